@@ -1,0 +1,16 @@
+/* The reference networks of ../shared/reference/models.py as graphs. */
+#ifndef CZ_MODELS_H
+#define CZ_MODELS_H
+
+#include "graph.h"
+
+typedef enum cz_arch { CZ_ARCH_VGG, CZ_ARCH_UNET, CZ_ARCH_RESNET, CZ_ARCH_COUNT } cz_arch;
+
+const char *cz_arch_name(cz_arch a);
+cz_status cz_arch_parse(const char *text, cz_arch *out);
+
+/* Build arch at base width w with `out` head channels (2 reg, 40 cls) for
+ * side x side single-channel input. */
+cz_status cz_model_graph(cz_arch arch, int width, int out, int side, cz_graph *g);
+
+#endif
