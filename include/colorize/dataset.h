@@ -108,8 +108,9 @@ int cz_loader_batches(const cz_loader *ld);
 /* Start epoch `epoch` at batch `first_batch` (for resuming mid-epoch). The
  * order and augmentation of an epoch depend only on (seed, epoch). */
 cz_status cz_loader_start(cz_loader *ld, int epoch, int first_batch);
-/* Next batch of the epoch, or NULL at its end. The batch stays valid until
- * the next call. */
+/* Next batch of the epoch, or NULL at its end (and before the first
+ * cz_loader_start). The batch stays valid until the next call to
+ * cz_loader_next, cz_loader_start or cz_loader_free. */
 const cz_batch *cz_loader_next(cz_loader *ld);
 
 #ifdef __cplusplus
