@@ -1,0 +1,43 @@
+/* The evaluation metrics of SPEC §4, accumulated batch by batch. */
+#ifndef CZ_METRICS_H
+#define CZ_METRICS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "colorize/colorspace.h"
+#include "colorize/dataset.h"
+#include "model.h"
+
+typedef struct cz_metrics {
+    double se_u, se_v;      /* summed squared chroma errors */
+    long pixels;
+    double se_class[CZ_CIFAR_CLASSES];
+    long px_class[CZ_CIFAR_CLASSES];
+    double rgb_se;          /* summed squared 8-bit RGB error */
+    long rgb_values;
+    double colorful_pred, colorful_true; /* summed per image */
+    long images, colorful_images;
+    long correct_u, correct_v; /* cls: bin accuracy */
+    double ce;                 /* cls: summed cross-entropy (U + V) */
+    int has_cls;
+} cz_metrics;
+
+/* Decode network outputs (n x C x hw) into chroma (n x 2 x hw): reg copies,
+ * cls applies the decoding rule. */
+void cz_decode_output(const float *out, cz_head head, int n, int hw, cz_decode d, float *uv);
+
+void cz_metrics_init(cz_metrics *m);
+/* Add a batch: the network output, its decoded chroma, and the truth. */
+void cz_metrics_add(cz_metrics *m, const cz_batch *b, const float *out, const float *uv_pred,
+                    cz_head head);
+
+double cz_metrics_mse(const cz_metrics *m);
+double cz_metrics_psnr(const cz_metrics *m);
+/* Hasler & Süsstrunk colourfulness of one RGB image (0-255 floats, planar). */
+double cz_colorfulness(const float *r, const float *g, const float *b, int pixels);
+
+/* Write the metrics as a JSON object. */
+void cz_metrics_json(const cz_metrics *m, FILE *fp, const char *decode, const char *split);
+
+#endif

@@ -1,0 +1,51 @@
+/* Training: epochs over a split with validation, best/last model files,
+ * an atomic training-state checkpoint and bit-identical resume. */
+#ifndef CZ_TRAIN_H
+#define CZ_TRAIN_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "colorize/dataset.h"
+#include "model.h"
+#include "optim.h"
+
+typedef struct cz_train_config {
+    cz_arch arch;
+    cz_head head;
+    int width;
+    int epochs;
+    int batch;
+    cz_optim_config optim;
+    cz_schedule schedule;
+    double warmup;      /* epochs of linear warm-up */
+    int flip, crop;     /* augmentation */
+    uint64_t seed;      /* initialisation, order and augmentation */
+    cz_split_kind split;
+    uint64_t split_seed;
+    const char *out_dir;
+    int resume;
+    int limit_train, limit_val; /* use only the first N images of a part (0 = all) */
+    int eval_batch;
+    volatile sig_atomic_t *stop; /* set (e.g. by SIGINT) to checkpoint and stop */
+} cz_train_config;
+
+typedef struct cz_train_result {
+    double best_val;
+    int best_epoch;
+    int epochs_done;
+    double seconds;
+    double img_per_s;
+    int interrupted;
+} cz_train_result;
+
+void cz_train_defaults(cz_train_config *c);
+/* The configuration as a JSON object (written into model metadata). */
+void cz_train_config_json(const cz_train_config *c, char *buf, size_t size);
+
+/* Train on ds with the given split. Progress goes to `progress` (updated in
+ * place when it is a terminal); a JSONL line per epoch to OUT/log.jsonl. */
+cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_split *split,
+                   FILE *progress, cz_train_result *res);
+
+#endif
