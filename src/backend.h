@@ -8,6 +8,8 @@
 #ifndef CZ_BACKEND_H
 #define CZ_BACKEND_H
 
+#include <stdio.h>
+
 #include "graph.h"
 
 typedef struct cz_net cz_net;
