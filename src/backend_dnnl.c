@@ -453,7 +453,7 @@ static cz_status build_conv(cz_net *net, int op_id)
              * reorder the source into it. */
             dnnl_memory_t wsrc = src->mem;
             const dnnl_memory_desc_t *wsrc_md = &src->md;
-            if (is_ref(wpd)) {
+            if (is_ref(wpd) && !getenv("CZ_NO_ALT")) {
                 dnnl_memory_desc_t src_any;
                 DNN(dnnl_memory_desc_init_by_tag(&src_any, 4, src->md.dims, dnnl_f32,
                                                  dnnl_format_tag_any));

@@ -13,7 +13,6 @@
     }
 
 NOT_YET(cmd_data, "data")
-NOT_YET(cmd_train, "train")
 NOT_YET(cmd_eval, "eval")
 NOT_YET(cmd_run, "run")
 NOT_YET(cmd_bench, "bench")

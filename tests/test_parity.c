@@ -1,0 +1,175 @@
+/* The oneDNN engine against PyTorch on the same weights and inputs: for each
+ * reference network and head (width 4, 32x32, batch 2-3) the forward output,
+ * the loss, every parameter gradient, the BatchNorm running statistics and
+ * the losses of 3 Adam steps. The vectors are made by tools/make_vectors.py
+ * (Debian's PyTorch 1.13) and committed under tests/vectors/.
+ *
+ * Tolerances (|a - b| <= atol + rtol |b|), float32 throughout:
+ *   output, running stats      atol 1e-5, rtol 1e-4
+ *   loss, Adam losses          rtol 1e-5
+ *   gradients                  atol 1e-5 * max|grad of that tensor|, rtol 1e-3
+ * BatchNorm over 2x32x32 pixels divides by small variances, so gradients are
+ * compared relative to the tensor's own scale. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "colorize/safetensors.h"
+#include "loss.h"
+#include "model.h"
+#include "optim.h"
+#include "test.h"
+#include "util.h"
+
+static double max_abs(const float *x, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+/* Count elements outside tolerance; report the worst. */
+static void compare(const char *what, const float *got, const float *want, size_t n, double atol,
+                    double rtol)
+{
+    size_t bad = 0, worst_i = 0;
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]), tol = atol + rtol * fabs(want[i]);
+        if (!(d <= tol))
+            bad++;
+        if (d - tol > worst || !(d == d)) {
+            worst = d - tol;
+            worst_i = i;
+        }
+    }
+    test_checks++;
+    if (bad) {
+        test_failures++;
+        fprintf(stderr, "  %s: %zu of %zu values off; worst [%zu] got %.8g want %.8g\n", what, bad, n,
+                worst_i, got[worst_i], want[worst_i]);
+    }
+}
+
+static float *tensor_f32(cz_st_file *f, const char *name, size_t *n)
+{
+    const cz_st_tensor *t = cz_st_find(f, name);
+    if (!t || t->dtype != CZ_ST_F32)
+        return NULL;
+    float *v = malloc(t->numel * sizeof(float));
+    if (v && cz_st_copy_f32(t, v)) {
+        free(v);
+        return NULL;
+    }
+    if (n)
+        *n = t->numel;
+    return v;
+}
+
+static void run_case(const char *dir, cz_arch arch, cz_head head)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/vectors/%s_%s.safetensors", dir, cz_arch_name(arch),
+             cz_head_name(head));
+    cz_st_file *f;
+    if (cz_st_open(&f, path)) {
+        fprintf(stderr, "%s\n", cz_last_error());
+        CHECK(0);
+        return;
+    }
+    printf("%s/%s\n", cz_arch_name(arch), cz_head_name(head));
+    cz_model m;
+    CHECK(cz_model_init(&m, arch, head, 4, 32, 0) == CZ_OK);
+    const cz_graph *g = &m.graph;
+    char name[256];
+    for (int i = 0; i < g->n_params; i++) {
+        snprintf(name, sizeof name, "param.%s", g->params[i].name);
+        const cz_st_tensor *t = cz_st_find(f, name);
+        CHECK(t && t->numel == g->params[i].count && cz_st_copy_f32(t, m.params + g->params[i].offset) == CZ_OK);
+    }
+    size_t n_in = 0, n_out = 0, n_uv = 0;
+    float *x = tensor_f32(f, "input", &n_in), *want_out = tensor_f32(f, "output", &n_out);
+    float *uv = tensor_f32(f, "target_uv", &n_uv), *want_loss = tensor_f32(f, "loss", NULL);
+    float *adam = tensor_f32(f, "adam_losses", NULL);
+    const cz_st_tensor *tb = cz_st_find(f, "target_bins");
+    CHECK(x && want_out && uv && want_loss && adam && tb);
+    if (!(x && want_out && uv && want_loss && adam && tb))
+        return;
+    int n = (int)(n_in / 1024), hw = 1024;
+    int64_t *bins64 = malloc(tb->numel * sizeof(int64_t));
+    int32_t *bins = malloc(tb->numel * sizeof(int32_t));
+    CHECK(cz_st_copy_i64(tb, bins64) == CZ_OK);
+    for (size_t i = 0; i < tb->numel; i++)
+        bins[i] = (int32_t)bins64[i];
+    float *out = calloc(n_out, sizeof(float)), *dout = calloc(n_out, sizeof(float));
+
+    cz_net *net;
+    if (cz_net_create(g, n, 1, m.params, m.grads, m.buffers, &net)) {
+        fprintf(stderr, "%s\n", cz_last_error());
+        CHECK(0);
+        return;
+    }
+    CHECK(cz_net_forward(net, x, out) == CZ_OK);
+    compare("output", out, want_out, n_out, 1e-5, 1e-4);
+    double loss = head == CZ_HEAD_REG ? cz_loss_reg(out, uv, n, hw, dout) : cz_loss_cls(out, bins, n, hw, dout);
+    CHECK_CLOSE(loss, want_loss[0], 0, 1e-5);
+    CHECK(cz_net_backward(net, dout) == CZ_OK);
+    for (int i = 0; i < g->n_params; i++) {
+        size_t cnt;
+        snprintf(name, sizeof name, "grad.%s", g->params[i].name);
+        float *want = tensor_f32(f, name, &cnt);
+        CHECK(want && cnt == g->params[i].count);
+        if (want && cnt == g->params[i].count)
+            compare(name, m.grads + g->params[i].offset, want, cnt, 1e-5 * max_abs(want, cnt) + 1e-9, 1e-3);
+        free(want);
+    }
+    for (int i = 0; i < g->n_buffers; i++) {
+        size_t cnt;
+        snprintf(name, sizeof name, "running.%s", g->buffers[i].name);
+        float *want = tensor_f32(f, name, &cnt);
+        CHECK(want && cnt == g->buffers[i].count);
+        if (want && cnt == g->buffers[i].count)
+            compare(name, m.buffers + g->buffers[i].offset, want, cnt, 1e-5, 1e-4);
+        free(want);
+    }
+    /* Three Adam steps on the same batch (the first backward is done). */
+    cz_optim opt;
+    cz_optim_config oc;
+    cz_optim_defaults(&oc);
+    CHECK(cz_optim_init(&opt, &oc, g->param_floats) == CZ_OK);
+    for (int k = 1; k <= 3; k++) {
+        cz_optim_step(&opt, m.params, m.grads, 1e-3);
+        CHECK(cz_net_forward(net, x, out) == CZ_OK);
+        loss = head == CZ_HEAD_REG ? cz_loss_reg(out, uv, n, hw, dout) : cz_loss_cls(out, bins, n, hw, dout);
+        printf("  adam step %d: loss %.7f (PyTorch %.7f)\n", k, loss, adam[k]);
+        CHECK_CLOSE(loss, adam[k], 0, 1e-4);
+        if (k < 3)
+            CHECK(cz_net_backward(net, dout) == CZ_OK);
+    }
+    cz_optim_free(&opt);
+    cz_net_free(net);
+    cz_model_free(&m);
+    free(x);
+    free(want_out);
+    free(uv);
+    free(want_loss);
+    free(adam);
+    free(bins64);
+    free(bins);
+    free(out);
+    free(dout);
+    cz_st_close(f);
+}
+
+int main(void)
+{
+    const char *dir = getenv("COLORIZE_SOURCE_DIR");
+    if (!dir)
+        dir = ".";
+    cz_backend_set_threads(2);
+    for (int a = 0; a < CZ_ARCH_COUNT; a++)
+        for (int h = 0; h < 2; h++)
+            run_case(dir, (cz_arch)a, (cz_head)h);
+    TEST_END();
+}
