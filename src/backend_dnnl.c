@@ -46,6 +46,7 @@ struct step {
     int nargs;
     step_fn fn;
     int a, b, c, d; /* tensor ids / flags for fn */
+    float *pb, *pdb;  /* add: input b and its gradient, in the layout of a */
     int op;         /* graph op index */
     cz_prof_kind prof;
     double seconds; /* summed while profiling */
@@ -673,7 +674,7 @@ static cz_status build_pool(cz_net *net, int op_id)
 /* Elementwise over identical layouts; padding lanes stay zero. */
 static void fn_add_fwd(cz_net *net, const step *s)
 {
-    const float *restrict a = net->t[s->a].data, *restrict b = net->t[s->b].data;
+    const float *restrict a = net->t[s->a].data, *restrict b = s->pb;
     float *restrict y = net->t[s->c].data;
     size_t n = net->t[s->c].bytes / sizeof(float);
     int relu = s->d;
@@ -689,7 +690,7 @@ static void fn_add_fwd(cz_net *net, const step *s)
 static void fn_add_bwd(cz_net *net, const step *s)
 {
     const float *restrict y = net->t[s->c].data, *restrict dy = net->t[s->c].diff;
-    float *restrict da = net->t[s->a].diff, *restrict db = net->t[s->b].diff;
+    float *restrict da = net->t[s->a].diff, *restrict db = s->pdb;
     size_t n = net->t[s->c].bytes / sizeof(float);
     int relu = s->d & 1, acc_a = s->d & 2, acc_b = s->d & 4, skip_a = s->d & 8, skip_b = s->d & 16;
 #pragma omp parallel for simd schedule(static)
@@ -706,9 +707,15 @@ static cz_status build_add(cz_net *net, int op_id)
 {
     const cz_op *op = &net->g->ops[op_id];
     const tensor *a = &net->t[op->in[0]], *b = &net->t[op->in[1]];
-    if (!dnnl_memory_desc_equal(&a->md, &b->md))
-        return cz_fail(CZ_ERR_BACKEND, "layer %s: the two inputs have different memory layouts",
-                       op->name);
+    /* The loops run over a's layout; b is reordered into it when oneDNN
+     * chose another layout for it (and its gradient back). */
+    int same = dnnl_memory_desc_equal(&a->md, &b->md);
+    float *pb = b->data, *pdb = b->diff;
+    dnnl_memory_t bconv = NULL, dbconv = NULL;
+    if (!same) {
+        TRY(make_buffer(net, &a->md, "add operand", &pb, &bconv));
+        TRY(add_reorder(net, &net->fwd, op_id, b->mem, &b->md, bconv, &a->md));
+    }
     TRY(set_tensor(net, op->out, &a->md));
     step *st = add_step(net, &net->fwd, NULL, CZ_PROF_ELTWISE, op_id);
     if (!st)
@@ -718,15 +725,26 @@ static cz_status build_add(cz_net *net, int op_id)
     st->b = op->in[1];
     st->c = op->out;
     st->d = op->relu;
+    st->pb = pb;
     if (!net->training)
         return CZ_OK;
     int flags = op->relu;
-    for (int k = 0; k < 2; k++) {
-        tensor *t = &net->t[op->in[k]];
-        if (!t->needs_diff)
-            flags |= k ? 16 : 8;
-        else if (t->last_consumer != op_id)
-            flags |= k ? 4 : 2;
+    if (!a->needs_diff)
+        flags |= 8;
+    else if (a->last_consumer != op_id)
+        flags |= 2;
+    if (!b->needs_diff) {
+        flags |= 16;
+    } else if (same) {
+        if (b->last_consumer != op_id)
+            flags |= 4;
+    } else {
+        /* gradient in a's layout, reordered into b's (accumulating if b
+         * has a later consumer); pushed in reverse order */
+        dnnl_memory_t target;
+        TRY(make_buffer(net, &a->md, "add operand gradient", &pdb, &dbconv));
+        TRY(diff_target(net, op->in[1], op_id, &target));
+        TRY(add_reorder(net, &net->bwd, op_id, dbconv, &a->md, target, &b->md));
     }
     st = add_step(net, &net->bwd, NULL, CZ_PROF_ELTWISE, op_id);
     if (!st)
@@ -736,6 +754,8 @@ static cz_status build_add(cz_net *net, int op_id)
     st->b = op->in[1];
     st->c = op->out;
     st->d = flags;
+    st->pb = pb;
+    st->pdb = pdb;
     return CZ_OK;
 }
 

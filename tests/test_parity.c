@@ -44,6 +44,16 @@ static void compare(const char *what, const float *got, const float *want, size_
             worst_i = i;
         }
     }
+    if (getenv("CZ_PARITY_STATS")) {
+        double sum = 0, mx = 0, ref = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d = fabs((double)got[i] - want[i]);
+            sum += d;
+            mx = fmax(mx, d);
+            ref = fmax(ref, fabs(want[i]));
+        }
+        printf("    %-28s max|d| %.3g  mean|d| %.3g  max|want| %.3g\n", what, mx, sum / n, ref);
+    }
     test_checks++;
     if (bad) {
         test_failures++;
