@@ -14,6 +14,13 @@
 
 #define METADATA_KEY "__metadata__"
 
+/* qsort, skipped for fewer than 2 elements (qsort(NULL, 0, ...) is undefined). */
+static void sort_array(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
+}
+
 const char *cz_st_dtype_name(cz_st_dtype dtype) { return dtype == CZ_ST_I64 ? "I64" : "F32"; }
 size_t cz_st_dtype_size(cz_st_dtype dtype) { return dtype == CZ_ST_I64 ? 8 : 4; }
 
@@ -584,7 +591,7 @@ static cz_status check_tensors(cz_st_file *f, const uint8_t *data, uint64_t data
         return CZ_ERR_NOMEM;
     for (int i = 0; i < f->count; i++)
         order[i] = &f->tensors[i];
-    qsort(order, (size_t)f->count, sizeof *order, cmp_entry_offset);
+    sort_array(order, (size_t)f->count, sizeof *order, cmp_entry_offset);
     uint64_t expect = 0;
     cz_status st = CZ_OK;
     for (int i = 0; i < f->count && !st; i++) {
@@ -641,13 +648,13 @@ static cz_status st_parse(cz_st_file **out, uint8_t *bytes, size_t size, const c
     json j = {(const char *)bytes + 8, (size_t)hlen, 0, path};
     if ((st = parse_header(f, &j)))
         goto fail;
-    qsort(f->tensors, (size_t)f->count, sizeof *f->tensors, cmp_entry_name);
+    sort_array(f->tensors, (size_t)f->count, sizeof *f->tensors, cmp_entry_name);
     for (int i = 1; i < f->count; i++)
         if (strcmp(f->tensors[i - 1].pub.name, f->tensors[i].pub.name) == 0) {
             st = cz_fail(CZ_ERR_FORMAT, "%s: duplicate tensor name '%s'", path, f->tensors[i].pub.name);
             goto fail;
         }
-    qsort(f->meta, (size_t)f->meta_count, sizeof *f->meta, cmp_meta_key);
+    sort_array(f->meta, (size_t)f->meta_count, sizeof *f->meta, cmp_meta_key);
     for (int i = 1; i < f->meta_count; i++)
         if (strcmp(f->meta[i - 1].key, f->meta[i].key) == 0) {
             st = cz_fail(CZ_ERR_FORMAT, "%s: duplicate metadata key '%s'", path, f->meta[i].key);
@@ -1039,8 +1046,8 @@ static cz_status build_header(const cz_st_writer *w, sbuf *hdr, wr_tensor ***ord
         order[i] = &w->tensors[i];
     for (int i = 0; i < w->meta_count; i++)
         meta[i] = &w->meta[i];
-    qsort(order, (size_t)w->count, sizeof *order, cmp_wr_name);
-    qsort(meta, (size_t)w->meta_count, sizeof *meta, cmp_meta_ptr);
+    sort_array(order, (size_t)w->count, sizeof *order, cmp_wr_name);
+    sort_array(meta, (size_t)w->meta_count, sizeof *meta, cmp_meta_ptr);
 
     sb_put(hdr, "\0\0\0\0\0\0\0\0", 8); /* length, filled in below */
     sb_str(hdr, "{");
