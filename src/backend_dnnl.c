@@ -323,6 +323,11 @@ static cz_status weights_for(cz_net *net, step_list *l, int op_id, dnnl_memory_t
     return add_reorder(net, l, op_id, plain, plain_md, *out, want);
 }
 
+static dnnl_format_tag_t activation_tag(void)
+{
+    return getenv("CZ_ANY_LAYOUT") ? dnnl_format_tag_any : dnnl_aBcd8b;
+}
+
 static int is_ref(const_dnnl_primitive_desc_t pd)
 {
     const char *impl = NULL;
@@ -372,7 +377,11 @@ static cz_status build_conv(cz_net *net, int op_id)
     dnnl_dims_t d;
     dnnl_memory_desc_t dst_any, w_any, b_md, out_md;
     dims4(d, net->batch, cout, oi->h, oi->w);
-    DNN(dnnl_memory_desc_init_by_tag(&dst_any, 4, d, dnnl_f32, dnnl_format_tag_any));
+    /* Activations are kept channel-blocked by 8 (nChw8c, the AVX2 layout):
+     * left to choose, oneDNN picks NHWC for narrow layers, and its 1x1
+     * stride-2 backward-weights kernel is wrong on NHWC sources (oneDNN
+     * 2.6; caught by tests/test_parity.c on resnet). */
+    DNN(dnnl_memory_desc_init_by_tag(&dst_any, 4, d, dnnl_f32, activation_tag()));
     dnnl_dims_t bd = {cout};
     TRY(plain_md(&b_md, 1, bd, dnnl_a));
     int has_bias = op->bias >= 0;
