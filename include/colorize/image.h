@@ -38,6 +38,22 @@ cz_status cz_image_read_memory(const uint8_t *data, size_t size, const char *nam
  * partial file is left at path. */
 cz_status cz_image_write_png(const char *path, const cz_image *img);
 
+/* Resize to width x height (same channels) into a newly allocated dst, which
+ * must not be src nor hold an image (it is overwritten, not freed). Per
+ * axis: shrinking averages over each output pixel's exact source footprint
+ * (box filter); enlarging is bilinear with pixel centres aligned (OpenCV
+ * INTER_LINEAR, PyTorch align_corners=False). Rounded to nearest. */
+cz_status cz_image_resize(const cz_image *src, int width, int height, cz_image *dst);
+
+/* Bilinear resize of one float plane, centre-aligned as above for every
+ * ratio (source x = (i + 0.5) * sw / dw - 0.5, clamped to the edge).
+ * src: sh x sw, dst: dh x dw, both row-major; does nothing if a size is < 1. */
+void cz_resize_plane_bilinear(const float *src, int sw, int sh, float *dst, int dw, int dh);
+
+/* Largest centred square: side min(width, height), offset (width - side) / 2
+ * and (height - side) / 2 (rounded down). dst is allocated as for resize. */
+cz_status cz_image_center_crop_square(const cz_image *src, cz_image *dst);
+
 #ifdef __cplusplus
 }
 #endif
