@@ -36,15 +36,6 @@ const char *cz_data_default_dir(void)
     return env && env[0] ? env : "data/cifar-10-batches-bin";
 }
 
-void cz_dataset_free(cz_dataset *ds)
-{
-    if (!ds)
-        return;
-    free(ds->pixels);
-    free(ds->labels);
-    memset(ds, 0, sizeof *ds);
-}
-
 static cz_status cifar_join(char *buf, size_t size, const char *dir, const char *name)
 {
     int n = snprintf(buf, size, "%s/%s", dir, name);

