@@ -7,9 +7,13 @@
  * Tolerances (|a - b| <= atol + rtol |b|), float32 throughout:
  *   output, running stats      atol 1e-5, rtol 1e-4
  *   loss, Adam losses          rtol 1e-5
- *   gradients                  atol 1e-5 * max|grad of that tensor|, rtol 1e-3
- * BatchNorm over 2x32x32 pixels divides by small variances, so gradients are
- * compared relative to the tensor's own scale. */
+ *   gradients                  atol 1e-5 * max(max|grad of that tensor|,
+ *                                          0.01 max|grad of the model|), rtol 1e-3
+ * Gradients are compared on the tensor's own scale (BatchNorm over a few
+ * pixels divides by small variances), floored by the model's scale for sums
+ * that nearly cancel. The vectors avoid activations within 1e-5 of a ReLU or
+ * max-pool kink (tools/make_vectors.py), where float32 rounding alone could
+ * send a value to the other side and change the gradients visibly. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,15 +129,25 @@ static void run_case(const char *dir, cz_arch arch, cz_head head)
     double loss = head == CZ_HEAD_REG ? cz_loss_reg(out, uv, n, hw, dout) : cz_loss_cls(out, bins, n, hw, dout);
     CHECK_CLOSE(loss, want_loss[0], 0, 1e-5);
     CHECK(cz_net_backward(net, dout) == CZ_OK);
-    for (int i = 0; i < g->n_params; i++) {
-        size_t cnt;
-        snprintf(name, sizeof name, "grad.%s", g->params[i].name);
-        float *want = tensor_f32(f, name, &cnt);
-        CHECK(want && cnt == g->params[i].count);
-        if (want && cnt == g->params[i].count)
-            compare(name, m.grads + g->params[i].offset, want, cnt, 1e-5 * max_abs(want, cnt) + 1e-9, 1e-3);
-        free(want);
-    }
+    /* A gradient that is a near-cancelling sum (a bias in front of a
+     * BatchNorm is ~0) is compared on the scale of the whole model's. */
+    double gscale = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < g->n_params; i++) {
+            size_t cnt;
+            snprintf(name, sizeof name, "grad.%s", g->params[i].name);
+            float *want = tensor_f32(f, name, &cnt);
+            if (pass == 0) {
+                if (want)
+                    gscale = fmax(gscale, max_abs(want, cnt));
+            } else {
+                CHECK(want && cnt == g->params[i].count);
+                if (want && cnt == g->params[i].count)
+                    compare(name, m.grads + g->params[i].offset, want, cnt,
+                            1e-5 * fmax(max_abs(want, cnt), 0.01 * gscale), 1e-3);
+            }
+            free(want);
+        }
     for (int i = 0; i < g->n_buffers; i++) {
         size_t cnt;
         snprintf(name, sizeof name, "running.%s", g->buffers[i].name);
