@@ -54,11 +54,12 @@ void cz_metrics_add(cz_metrics *m, const cz_batch *b, const float *out, const fl
         const float *y = b->y + (size_t)i * hw;
         const float *tu = b->uv + (size_t)i * 2 * hw, *tv = tu + hw;
         const float *pu = uv_pred + (size_t)i * 2 * hw, *pv = pu + hw;
-        double su = 0, sv = 0, rgb = 0;
+        double su = 0, sv = 0, rgb = 0, grey = 0;
         for (int p = 0; p < hw; p++) {
             double du = (double)pu[p] - tu[p], dv = (double)pv[p] - tv[p];
             su += du * du;
             sv += dv * dv;
+            grey += (double)tu[p] * tu[p] + (double)tv[p] * tv[p];
             unsigned char a[3], t[3];
             cz_yuv_to_rgb8(y[p], pu[p], pv[p], a);
             cz_yuv_to_rgb8(y[p], tu[p], tv[p], t);
@@ -73,6 +74,7 @@ void cz_metrics_add(cz_metrics *m, const cz_batch *b, const float *out, const fl
         }
         m->se_u += su;
         m->se_v += sv;
+        m->se_grey += grey;
         m->pixels += hw;
         m->rgb_se += rgb;
         m->rgb_values += 3L * hw;
@@ -129,7 +131,7 @@ void cz_metrics_json(const cz_metrics *m, FILE *fp, const char *decode, const ch
     double px = m->pixels ? (double)m->pixels : 1;
     fprintf(fp, "{\"chroma_mse\": %.8f, \"mse_u\": %.8f, \"mse_v\": %.8f, \"psnr_rgb\": %.4f, ",
             cz_metrics_mse(m), m->se_u / px, m->se_v / px, cz_metrics_psnr(m));
-    fprintf(fp, "\"per_class\": [");
+    fprintf(fp, "\"grey_chroma_mse\": %.8f, \"per_class\": [", m->se_grey / px);
     for (int k = 0; k < CZ_CIFAR_CLASSES; k++)
         fprintf(fp, "%s%.8f", k ? ", " : "", m->px_class[k] ? m->se_class[k] / (double)m->px_class[k] : 0.0);
     fprintf(fp, "], \"colorfulness_pred\": %.4f, \"colorfulness_true\": %.4f, ",

@@ -11,6 +11,7 @@
 
 typedef struct cz_metrics {
     double se_u, se_v;      /* summed squared chroma errors */
+    double se_grey;         /* of the U = V = 0 predictor, for reference */
     long pixels;
     double se_class[CZ_CIFAR_CLASSES];
     long px_class[CZ_CIFAR_CLASSES];

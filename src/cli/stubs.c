@@ -12,6 +12,5 @@
         return CLI_EXIT_FAIL;                                                    \
     }
 
-NOT_YET(cmd_eval, "eval")
 NOT_YET(cmd_run, "run")
 NOT_YET(cmd_bench, "bench")
