@@ -13,4 +13,3 @@
     }
 
 NOT_YET(cmd_run, "run")
-NOT_YET(cmd_bench, "bench")

@@ -1,0 +1,206 @@
+/* colorize bench: training and inference throughput of the engine. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "backend.h"
+#include "colorize/dataset.h"
+#include "cli.h"
+#include "loss.h"
+#include "model.h"
+#include "optim.h"
+#include "util.h"
+
+typedef struct bench_result {
+    double train_img_s, infer_img_s, gflops_train, gflops_infer, mem_mib;
+    double prof[CZ_PROF_COUNT], other_ms;
+} bench_result;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Synthetic batch: the engine's speed does not depend on the values. */
+static cz_status bench_one(cz_arch arch, cz_head head, int width, int batch, int steps, int warmup,
+                           int profile, bench_result *r)
+{
+    memset(r, 0, sizeof *r);
+    cz_model m;
+    cz_status st = cz_model_init(&m, arch, head, width, 32, 1);
+    if (st)
+        return st;
+    const int hw = 1024, C = m.out_channels;
+    cz_net *train = NULL, *infer = NULL;
+    cz_optim opt = {0};
+    cz_optim_config oc;
+    cz_optim_defaults(&oc);
+    float *x = cz_alloc_aligned((size_t)batch * hw, 4, "input");
+    float *uv = cz_alloc_aligned((size_t)batch * 2 * hw, 4, "target");
+    int32_t *bins = cz_alloc_aligned((size_t)batch * 2 * hw, 4, "bins");
+    float *y = cz_alloc_aligned((size_t)batch * C * hw, 4, "output");
+    float *dy = cz_alloc_aligned((size_t)batch * C * hw, 4, "output gradient");
+    double *t = cz_alloc((size_t)(steps + warmup), sizeof(double), "timings");
+    if (!x || !uv || !bins || !y || !dy || !t) {
+        st = CZ_ERR_NOMEM;
+        goto done;
+    }
+    cz_rng rng = {7};
+    for (size_t i = 0; i < (size_t)batch * hw; i++)
+        x[i] = cz_rng_uniform(&rng);
+    for (size_t i = 0; i < (size_t)batch * 2 * hw; i++) {
+        uv[i] = (cz_rng_uniform(&rng) - 0.5f) * 0.8f;
+        bins[i] = (int32_t)(cz_rng_next(&rng) % 20);
+    }
+    if ((st = cz_optim_init(&opt, &oc, m.graph.param_floats)) ||
+        (st = cz_net_create(&m.graph, batch, 1, m.params, m.grads, m.buffers, &train)))
+        goto done;
+    double other = 0;
+    for (int i = 0; i < warmup + steps; i++) {
+        if (i == warmup && profile)
+            cz_net_profile(train, 1);
+        double t0 = cz_now();
+        if ((st = cz_net_forward(train, x, y)))
+            goto done;
+        double t1 = cz_now();
+        if (head == CZ_HEAD_REG)
+            cz_loss_reg(y, uv, batch, hw, dy);
+        else
+            cz_loss_cls(y, bins, batch, hw, dy);
+        double t2 = cz_now();
+        if ((st = cz_net_backward(train, dy)))
+            goto done;
+        double t3 = cz_now();
+        cz_optim_step(&opt, m.params, m.grads, 1e-3);
+        double t4 = cz_now();
+        t[i] = t4 - t0;
+        if (i >= warmup)
+            other += (t2 - t1) + (t4 - t3);
+    }
+    double step_s = median(t + warmup, steps);
+    double flops = cz_graph_flops(&m.graph) * batch;
+    r->train_img_s = batch / step_s;
+    r->gflops_train = 3 * flops / step_s / 1e9; /* forward + backward-data + backward-weights */
+    r->mem_mib = cz_net_memory(train) / 1048576.0;
+    if (profile) {
+        const double *p = cz_net_profile_times(train);
+        for (int k = 0; k < CZ_PROF_COUNT; k++)
+            r->prof[k] = p[k] / steps * 1e3;
+        r->other_ms = other / steps * 1e3;
+    }
+    cz_net_free(train);
+    train = NULL;
+    if ((st = cz_net_create(&m.graph, batch, 0, m.params, NULL, m.buffers, &infer)))
+        goto done;
+    for (int i = 0; i < warmup + steps; i++) {
+        double t0 = cz_now();
+        if ((st = cz_net_forward(infer, x, y)))
+            goto done;
+        t[i] = cz_now() - t0;
+    }
+    step_s = median(t + warmup, steps);
+    r->infer_img_s = batch / step_s;
+    r->gflops_infer = flops / step_s / 1e9;
+done:
+    cz_net_free(train);
+    cz_net_free(infer);
+    cz_optim_free(&opt);
+    cz_model_free(&m);
+    free(x);
+    free(uv);
+    free(bins);
+    free(y);
+    free(dy);
+    free(t);
+    return st;
+}
+
+static double peak_rss_mib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    const char *arch_s = NULL, *head_s = "reg";
+    int width = 32, batch = 128, threads = 2, steps = 20, warmup = 3, json = 0, profile = 0;
+    cli_opt opts[] = {
+        {"arch", CLI_OPT_STR, &arch_s, "one network (vgg, unet, resnet); default: all, widths 32 and 16", 0, 0},
+        {"head", CLI_OPT_STR, &head_s, "reg or cls (with --arch)", 0, 0},
+        {"width", CLI_OPT_INT, &width, "base width (with --arch)", 1, 256},
+        {"batch", CLI_OPT_INT, &batch, "images per step", 1, 4096},
+        {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
+        {"steps", CLI_OPT_INT, &steps, "timed steps (median reported)", 1, 10000},
+        {"warmup", CLI_OPT_INT, &warmup, "untimed steps first", 0, 1000},
+        {"json", CLI_OPT_FLAG, &json, "print one JSON object (with --arch)", 0, 0},
+        {"profile", CLI_OPT_FLAG, &profile, "time each kind of operation (adds synchronisation)", 0, 0},
+        {NULL, 0, NULL, NULL, 0, 0}};
+    const char *pos[1];
+    int npos, rc = cli_parse("bench", "[--arch A --head H --width W] [options]",
+                             "Measure training images/s (forward, loss, backward, Adam) and inference\n"
+                             "images/s on synthetic batches: the median of --steps steps after --warmup.",
+                             opts, argc, argv, pos, 0, &npos);
+    if (rc)
+        return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    cz_backend_set_threads(threads);
+    cz_arch archs[CZ_ARCH_COUNT];
+    int n_arch = 0, widths[2] = {32, 16}, n_width = 2;
+    cz_head heads[2] = {CZ_HEAD_REG, CZ_HEAD_CLS};
+    int n_head = 2;
+    if (arch_s) {
+        if (cz_arch_parse(arch_s, &archs[0]) || cz_head_parse(head_s, &heads[0])) {
+            cli_error("bench", "%s", cz_last_error());
+            return CLI_EXIT_USAGE;
+        }
+        n_arch = n_head = n_width = 1;
+        widths[0] = width;
+    } else {
+        if (json) {
+            cli_error("bench", "--json measures one configuration: give --arch");
+            return CLI_EXIT_USAGE;
+        }
+        for (int a = 0; a < CZ_ARCH_COUNT; a++)
+            archs[n_arch++] = (cz_arch)a;
+    }
+    if (!json)
+        printf("%-7s %-4s %5s %6s %12s %12s %11s %11s %9s\n", "network", "head", "width", "batch",
+               "train img/s", "infer img/s", "train GF/s", "infer GF/s", "act MiB");
+    for (int wi = 0; wi < n_width; wi++)
+        for (int a = 0; a < n_arch; a++)
+            for (int h = 0; h < n_head; h++) {
+                bench_result r;
+                if (bench_one(archs[a], heads[h], widths[wi], batch, steps, warmup, profile, &r)) {
+                    cli_error("bench", "%s", cz_last_error());
+                    return CLI_EXIT_FAIL;
+                }
+                if (json) {
+                    printf("{\"impl\": \"colorize\", \"arch\": \"%s\", \"head\": \"%s\", \"width\": %d, "
+                           "\"batch\": %d, \"threads\": %d, \"train_img_s\": %.2f, \"infer_img_s\": %.2f, "
+                           "\"gflops_train\": %.2f, \"gflops_infer\": %.2f, \"peak_rss_mib\": %.1f}\n",
+                           cz_arch_name(archs[a]), cz_head_name(heads[h]), widths[wi], batch,
+                           cz_backend_threads(), r.train_img_s, r.infer_img_s, r.gflops_train,
+                           r.gflops_infer, peak_rss_mib());
+                } else {
+                    printf("%-7s %-4s %5d %6d %12.1f %12.1f %11.1f %11.1f %9.0f\n", cz_arch_name(archs[a]),
+                           cz_head_name(heads[h]), widths[wi], batch, r.train_img_s, r.infer_img_s,
+                           r.gflops_train, r.gflops_infer, r.mem_mib);
+                }
+                if (profile) {
+                    for (int k = 0; k < CZ_PROF_COUNT; k++)
+                        printf("    %-24s %8.2f ms/step\n", cz_prof_names[k], r.prof[k]);
+                    printf("    %-24s %8.2f ms/step\n", "loss + optimiser", r.other_ms);
+                }
+                fflush(stdout);
+            }
+    return CLI_EXIT_OK;
+}
