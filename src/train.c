@@ -56,6 +56,7 @@ typedef struct trainer {
     double best_val;
     int best_epoch;
     char config_json[1024];
+    char resume_key[1024]; /* the configuration less the epoch count */
     char path_state[4096], path_best[4096], path_last[4096], path_log[4096];
 } trainer;
 
@@ -89,7 +90,7 @@ static cz_status save_state(trainer *t)
     fmt_double(best, sizeof best, t->best_val);
     snprintf(best_epoch, sizeof best_epoch, "%d", t->best_epoch);
     const cz_kv meta[] = {
-        {"kind", "training-state"}, {"config", t->config_json}, {"epoch", epoch},
+        {"kind", "training-state"}, {"config", t->resume_key}, {"epoch", epoch},
         {"batch", batch},           {"step", step},             {"best_val", best},
         {"best_epoch", best_epoch},
     };
@@ -130,11 +131,11 @@ static cz_status load_state(trainer *t)
         st = cz_fail(CZ_ERR_FORMAT, "%s: not a colorize training state", t->path_state);
         goto done;
     }
-    if (strcmp(config, t->config_json) != 0) {
+    if (strcmp(config, t->resume_key) != 0) {
         st = cz_fail(CZ_ERR_ARG,
                      "%s was written with another configuration:\n  saved: %s\n  now:   %s\n"
                      "resume with the same options, or use another --out",
-                     t->path_state, config, t->config_json);
+                     t->path_state, config, t->resume_key);
         goto done;
     }
     if ((st = meta_long(f, "epoch", &epoch)) || (st = meta_long(f, "batch", &batch)) ||
@@ -203,6 +204,10 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
     t.best_val = INFINITY;
     t.best_epoch = -1;
     cz_train_config_json(cfg, t.config_json, sizeof t.config_json);
+    /* A run may be resumed with more (or fewer) epochs; all else must match. */
+    cz_train_config key = *cfg;
+    key.epochs = 0;
+    cz_train_config_json(&key, t.resume_key, sizeof t.resume_key);
     const int n_train = limit(split->n_train, cfg->limit_train);
     const int n_val = limit(split->n_val, cfg->limit_val);
     cz_status st;
