@@ -5,7 +5,7 @@
 
 #include "models.h"
 
-static const char *arch_names[CZ_ARCH_COUNT] = {"vgg", "unet", "resnet"};
+static const char *arch_names[CZ_ARCH_COUNT] = {"vgg", "unet", "resnet", "resunet"};
 
 const char *cz_arch_name(cz_arch a)
 {
@@ -19,7 +19,7 @@ cz_status cz_arch_parse(const char *text, cz_arch *out)
             *out = (cz_arch)i;
             return CZ_OK;
         }
-    return cz_fail(CZ_ERR_ARG, "unknown architecture '%s' (use vgg, unet or resnet)", text);
+    return cz_fail(CZ_ERR_ARG, "unknown architecture '%s' (use vgg, unet, resnet or resunet)", text);
 }
 
 /* Sequential(CBR, CBR) named NAME.0 and NAME.1 */
@@ -53,25 +53,55 @@ static void encoder_decoder(cz_graph *g, int w, int out, int skips)
     g->output = cz_graph_conv(g, "head", &d1, 1, out, 1, 1, 0, 1);
 }
 
-/* BasicBlock(a -> b, stride) named NAME: conv1/bn1/conv2/bn2[/shortcut.0/.1] */
-static int basic_block(cz_graph *g, const char *name, int x, int b, int stride)
+/* BasicBlock(a -> b, stride) named NAME: conv1/bn1/conv2/bn2[/shortcut.0/.1],
+ * over the channel concatenation of in[0..n_in) (n_in 2 only in resunet's
+ * decoder, where the shortcut is then always a 1x1 conv). */
+static int basic_block_cat(cz_graph *g, const char *name, const int *in, int n_in, int b, int stride)
 {
     char n1[CZ_NAME_MAX], n2[CZ_NAME_MAX];
-    int a = x >= 0 && x < g->n_tensors ? g->tensors[x].c : 0;
+    int a = 0;
+    for (int i = 0; i < n_in; i++)
+        a += in[i] >= 0 && in[i] < g->n_tensors ? g->tensors[in[i]].c : 0;
     snprintf(n1, sizeof n1, "%s.conv1", name);
     snprintf(n2, sizeof n2, "%s.bn1", name);
-    int y = cz_graph_bn(g, n2, cz_graph_conv(g, n1, &x, 1, b, 3, stride, 1, 0), 1);
+    int y = cz_graph_bn(g, n2, cz_graph_conv(g, n1, in, n_in, b, 3, stride, 1, 0), 1);
     snprintf(n1, sizeof n1, "%s.conv2", name);
     snprintf(n2, sizeof n2, "%s.bn2", name);
     y = cz_graph_bn(g, n2, cz_graph_conv(g, n1, &y, 1, b, 3, 1, 1, 0), 0);
-    int sc = x;
-    if (a != b || stride != 1) {
+    int sc = in[0];
+    if (a != b || stride != 1 || n_in > 1) {
         snprintf(n1, sizeof n1, "%s.shortcut.0", name);
         snprintf(n2, sizeof n2, "%s.shortcut.1", name);
-        sc = cz_graph_bn(g, n2, cz_graph_conv(g, n1, &x, 1, b, 1, stride, 0, 0), 0);
+        sc = cz_graph_bn(g, n2, cz_graph_conv(g, n1, in, n_in, b, 1, stride, 0, 0), 0);
     }
     snprintf(n1, sizeof n1, "%s.add", name);
     return cz_graph_add(g, n1, y, sc, 1);
+}
+
+static int basic_block(cz_graph *g, const char *name, int x, int b, int stride)
+{
+    return basic_block_cat(g, name, &x, 1, b, stride);
+}
+
+/* ResUNet: a residual encoder that downsamples by strided convolutions
+ * (ResNet), a bottleneck at 4x4, and a decoder that upsamples by transposed
+ * convolutions and fuses the encoder features of the same scale through
+ * residual blocks over [up, skip] (UNet). */
+static void resunet(cz_graph *g, int w, int out)
+{
+    int x = cz_graph_cbr(g, "stem", &g->input, 1, w);                   /* @32 */
+    int e1 = basic_block(g, "e1", x, w, 1);                             /* @32 */
+    int e2 = basic_block(g, "e2", e1, 2 * w, 2);                        /* @16 */
+    int e3 = basic_block(g, "e3", e2, 4 * w, 2);                        /* @8 */
+    int b = basic_block(g, "b.0", e3, 8 * w, 2);                        /* @4 */
+    b = basic_block(g, "b.1", b, 8 * w, 1);
+    int u3 = cz_graph_deconv(g, "u3", b, 4 * w, 2, 2);
+    int d3 = basic_block_cat(g, "d3", (int[]){u3, e3}, 2, 4 * w, 1);    /* @8 */
+    int u2 = cz_graph_deconv(g, "u2", d3, 2 * w, 2, 2);
+    int d2 = basic_block_cat(g, "d2", (int[]){u2, e2}, 2, 2 * w, 1);    /* @16 */
+    int u1 = cz_graph_deconv(g, "u1", d2, w, 2, 2);
+    int d1 = basic_block_cat(g, "d1", (int[]){u1, e1}, 2, w, 1);        /* @32 */
+    g->output = cz_graph_conv(g, "head", &d1, 1, out, 1, 1, 0, 1);
 }
 
 static void resnet(cz_graph *g, int w, int out)
@@ -99,6 +129,7 @@ cz_status cz_model_graph(cz_arch arch, int width, int out, int side, cz_graph *g
     case CZ_ARCH_VGG: encoder_decoder(g, width, out, 0); break;
     case CZ_ARCH_UNET: encoder_decoder(g, width, out, 1); break;
     case CZ_ARCH_RESNET: resnet(g, width, out); break;
+    case CZ_ARCH_RESUNET: resunet(g, width, out); break;
     default: return cz_fail(CZ_ERR_ARG, "unknown architecture %d", (int)arch);
     }
     if (g->failed) {
