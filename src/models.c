@@ -120,11 +120,17 @@ static void resnet(cz_graph *g, int w, int out)
 
 cz_status cz_model_graph(cz_arch arch, int width, int out, int side, cz_graph *g)
 {
+    return cz_model_graph_hw(arch, width, out, side, side, g);
+}
+
+cz_status cz_model_graph_hw(cz_arch arch, int width, int out, int h, int w, cz_graph *g)
+{
     cz_graph_init(g);
-    if (width < 1 || width > 1024 || out < 1 || side < 8 || side % 8)
-        return cz_fail(CZ_ERR_ARG, "bad model shape: width %d, outputs %d, side %d (side must be a multiple of 8)",
-                       width, out, side);
-    cz_graph_input(g, 1, side, side);
+    if (width < 1 || width > 1024 || out < 1 || h < 8 || h % 8 || w < 8 || w % 8)
+        return cz_fail(CZ_ERR_ARG,
+                       "bad model shape: width %d, outputs %d, input %dx%d (sides must be multiples of 8)",
+                       width, out, w, h);
+    cz_graph_input(g, 1, h, w);
     switch (arch) {
     case CZ_ARCH_VGG: encoder_decoder(g, width, out, 0); break;
     case CZ_ARCH_UNET: encoder_decoder(g, width, out, 1); break;

@@ -14,5 +14,8 @@ cz_status cz_arch_parse(const char *text, cz_arch *out);
 /* Build arch at base width w with `out` head channels (2 reg, 40 cls) for
  * side x side single-channel input. */
 cz_status cz_model_graph(cz_arch arch, int width, int out, int side, cz_graph *g);
+/* The same network for an h x w input (multiples of 8). The parameter table
+ * does not depend on the input size, so one model's slabs serve every size. */
+cz_status cz_model_graph_hw(cz_arch arch, int width, int out, int h, int w, cz_graph *g);
 
 #endif

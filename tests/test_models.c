@@ -44,7 +44,7 @@ int main(void)
     cz_graph_free(&g);
     /* Shapes a network cannot take fail at build time. */
     CHECK(cz_model_graph(CZ_ARCH_VGG, 16, 2, 20, &g) != CZ_OK);
-    CHECK(strstr(cz_last_error(), "multiple of 8") != NULL);
+    CHECK(strstr(cz_last_error(), "multiples of 8") != NULL);
     cz_graph_init(&g);
     int x = cz_graph_input(&g, 3, 5, 5);
     CHECK(cz_graph_pool(&g, "oddpool", x) < 0 && strstr(cz_last_error(), "oddpool") != NULL);

@@ -1,0 +1,242 @@
+/* colorize run: colour your own PNG/JPEG pictures. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "cli.h"
+#include "colorize/colorize.h"
+#include "paths.h"
+#include "util.h"
+
+typedef struct path_list {
+    char **v;
+    int n, cap;
+} path_list;
+
+static int list_add(path_list *l, const char *p)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 16;
+        char **v = realloc(l->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return 0;
+        l->v = v;
+        l->cap = cap;
+    }
+    if (!(l->v[l->n] = strdup(p)))
+        return 0;
+    l->n++;
+    return 1;
+}
+
+static void list_free(path_list *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+static int is_picture(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Files as given; folders expanded to their pictures, sorted by name. */
+static int expand(const char *arg, path_list *out)
+{
+    struct stat sb;
+    if (stat(arg, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return list_add(out, arg);
+    DIR *d = opendir(arg);
+    if (!d)
+        return list_add(out, arg); /* reported when it fails to read */
+    path_list here = {0};
+    struct dirent *e;
+    int ok = 1;
+    while (ok && (e = readdir(d))) {
+        if (e->d_name[0] == '.' || !is_picture(e->d_name))
+            continue;
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", arg, e->d_name);
+        ok = list_add(&here, p);
+    }
+    closedir(d);
+    if (here.n)
+        qsort(here.v, (size_t)here.n, sizeof *here.v, cmp_str);
+    for (int i = 0; ok && i < here.n; i++)
+        ok = list_add(out, here.v[i]);
+    list_free(&here);
+    return ok;
+}
+
+static void output_name(const char *in, const char *outdir, char *buf, size_t size)
+{
+    const char *base = strrchr(in, '/');
+    base = base ? base + 1 : in;
+    const char *dot = strrchr(base, '.');
+    int len = dot ? (int)(dot - base) : (int)strlen(base);
+    snprintf(buf, size, "%s/%.*s.png", outdir, len, base);
+}
+
+/* grey | colourised, side by side */
+static cz_status compare_image(const cz_image *in, const cz_image *col, cz_image *out)
+{
+    cz_status st = cz_image_alloc(out, 2 * col->width, col->height, 3);
+    if (st)
+        return st;
+    for (int y = 0; y < col->height; y++)
+        for (int x = 0; x < col->width; x++) {
+            const uint8_t *c = col->pixels + ((size_t)y * col->width + x) * col->channels;
+            const uint8_t *s = in->pixels + ((size_t)y * in->width + x) * in->channels;
+            float g = in->channels >= 3 ? 0.299f * s[0] + 0.587f * s[1] + 0.114f * s[2] : s[0];
+            uint8_t gv = (uint8_t)(g + 0.5f);
+            uint8_t *o = out->pixels + ((size_t)y * out->width + x) * 3;
+            o[0] = o[1] = o[2] = gv;
+            memcpy(o + 3 * (size_t)col->width, c, 3);
+        }
+    return CZ_OK;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    char def_model[4096];
+    cz_default_model_path(def_model, sizeof def_model);
+    const char *model = def_model, *out = NULL, *outdir = NULL, *decode_text = "mean";
+    int size = CZ_DEFAULT_WORKING_SIZE, threads = 2, compare = 0, overwrite = 0;
+    cli_opt opts[] = {
+        {"model", CLI_OPT_STR, &model, "model file (.safetensors)", 0, 0},
+        {"o", CLI_OPT_STR, &out, "output PNG (one input only)", 0, 0},
+        {"outdir", CLI_OPT_STR, &outdir, "output folder (default: colorized/)", 0, 0},
+        {"size", CLI_OPT_INT, &size, "working resolution: shorter side seen by the network", 8, 4096},
+        {"decode", CLI_OPT_STR, &decode_text, "cls decoding: mean, annealed[:T] or mode", 0, 0},
+        {"compare", CLI_OPT_FLAG, &compare, "write grey | colourised side by side", 0, 0},
+        {"overwrite", CLI_OPT_FLAG, &overwrite, "replace existing output files", 0, 0},
+        {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
+        {NULL, 0, NULL, NULL, 0, 0}};
+    /* accept -o as well as --o */
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-o") == 0)
+            argv[i] = "--o";
+    const char *pos[4096];
+    int npos, rc = cli_parse("run", "[--model FILE] IN... [-o OUT.png | --outdir DIR]",
+                             "Colourise PNG or JPEG pictures of any size (folders are expanded). The\n"
+                             "network predicts chroma at the working resolution; it is upsampled and\n"
+                             "joined with the picture's own full-resolution luma. Alpha is kept.",
+                             opts, argc, argv, pos, 4096, &npos);
+    if (rc)
+        return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    if (npos == 0) {
+        cli_error("run", "no input pictures (see --help)");
+        return CLI_EXIT_USAGE;
+    }
+    if (out && outdir) {
+        cli_error("run", "give either -o or --outdir, not both");
+        return CLI_EXIT_USAGE;
+    }
+    cz_colorizer_options co = {.working_size = size};
+    if (cz_decode_parse(decode_text, &co.decode)) {
+        cli_error("run", "%s", cz_last_error());
+        return CLI_EXIT_USAGE;
+    }
+    path_list inputs = {0};
+    for (int i = 0; i < npos; i++)
+        if (!expand(pos[i], &inputs)) {
+            cli_error("run", "out of memory");
+            list_free(&inputs);
+            return CLI_EXIT_FAIL;
+        }
+    if (out && inputs.n != 1) {
+        cli_error("run", "-o takes one input; %d given (use --outdir)", inputs.n);
+        list_free(&inputs);
+        return CLI_EXIT_USAGE;
+    }
+    if (!out && !outdir)
+        outdir = "colorized";
+    if (outdir && cz_mkdirs(outdir)) {
+        cli_error("run", "%s", cz_last_error());
+        list_free(&inputs);
+        return CLI_EXIT_FAIL;
+    }
+    cz_backend_set_threads(threads);
+    cz_colorizer *c;
+    if (cz_colorizer_open(model, &co, &c)) {
+        cli_error("run", "%s", cz_last_error());
+        list_free(&inputs);
+        return CLI_EXIT_FAIL;
+    }
+    int failed = 0, done = 0, tty = isatty(STDERR_FILENO);
+    double t0 = cz_now(), last = 0;
+    for (int i = 0; i < inputs.n; i++) {
+        const char *in = inputs.v[i];
+        char dst[PATH_MAX];
+        if (out)
+            snprintf(dst, sizeof dst, "%s", out);
+        else
+            output_name(in, outdir, dst, sizeof dst);
+        int clash = 0;
+        for (int k = 0; k < inputs.n; k++)
+            clash |= same_file(inputs.v[k], dst) || strcmp(inputs.v[k], dst) == 0;
+        cz_image img = {0}, col = {0}, cmp = {0};
+        cz_status st = CZ_OK;
+        if (clash)
+            st = cz_fail(CZ_ERR_ARG, "%s: would overwrite an input; choose another -o/--outdir", dst);
+        else if (!overwrite && cz_file_exists(dst))
+            st = cz_fail(CZ_ERR_IO, "%s exists (pass --overwrite to replace it)", dst);
+        if (!st)
+            st = cz_image_read(in, &img);
+        if (!st)
+            st = cz_colorize_image(c, &img, &col);
+        if (!st && compare)
+            st = compare_image(&img, &col, &cmp);
+        if (!st)
+            st = cz_image_write_png(dst, compare ? &cmp : &col);
+        if (st) {
+            if (tty)
+                fputs("\r\033[K", stderr);
+            fprintf(stderr, "colorize run: skipped %s: %s\n", in, cz_last_error());
+            failed++;
+        } else {
+            done++;
+            if (inputs.n == 1)
+                fprintf(stderr, "%s -> %s (%dx%d, %s)\n", in, dst, img.width, img.height, cz_colorizer_describe(c));
+        }
+        cz_image_free(&img);
+        cz_image_free(&col);
+        cz_image_free(&cmp);
+        double now = cz_now();
+        if (inputs.n > 1 && (now - last > (tty ? 0.3 : 10.0) || i + 1 == inputs.n)) {
+            last = now;
+            double rate = (i + 1) / (now - t0);
+            fprintf(stderr, "%s%d/%d pictures  %.1f/s  ETA %.0f s  (%d failed)%s", tty ? "\r\033[K" : "", i + 1,
+                    inputs.n, rate, (inputs.n - i - 1) / rate, failed, tty ? "" : "\n");
+        }
+    }
+    if (inputs.n > 1) {
+        if (tty)
+            fputc('\n', stderr);
+        fprintf(stderr, "colorized %d of %d pictures into %s in %.1f s\n", done, inputs.n, out ? out : outdir,
+                cz_now() - t0);
+    }
+    cz_colorizer_close(c);
+    list_free(&inputs);
+    return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
