@@ -36,6 +36,7 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 
 /* Subcommands. */
 int cmd_data(int argc, char **argv);
+int cmd_data_export(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_run(int argc, char **argv);

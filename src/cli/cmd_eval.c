@@ -48,7 +48,7 @@ int cmd_eval(int argc, char **argv)
     int split_seed = 0, batch = 250, threads = 2, limit = 0, n_samples = 24;
     cli_opt opts[] = {
         {"model", CLI_OPT_STR, &model_path, "model file (.safetensors)", 0, 0},
-        {"split", CLI_OPT_STR, &split_part, "test or val", 0, 0},
+        {"split", CLI_OPT_STR, &split_part, "test, val, or all (every image of --data)", 0, 0},
         {"decode", CLI_OPT_STR, &decode_text, "cls decoding: mean, annealed[:T] or mode", 0, 0},
         {"json", CLI_OPT_STR, &json, "also write the metrics as JSON to this file", 0, 0},
         {"samples", CLI_OPT_STR, &samples, "write a PNG grid grey | prediction | truth", 0, 0},
@@ -74,8 +74,8 @@ int cmd_eval(int argc, char **argv)
         cli_error("eval", "%s", cz_last_error());
         return CLI_EXIT_USAGE;
     }
-    if (strcmp(split_part, "test") != 0 && strcmp(split_part, "val") != 0) {
-        cli_error("eval", "--split must be test or val, not '%s'", split_part);
+    if (strcmp(split_part, "test") != 0 && strcmp(split_part, "val") != 0 && strcmp(split_part, "all") != 0) {
+        cli_error("eval", "--split must be test, val or all, not '%s'", split_part);
         return CLI_EXIT_USAGE;
     }
     cz_backend_set_threads(threads);
@@ -87,6 +87,7 @@ int cmd_eval(int argc, char **argv)
     cz_dataset ds;
     cz_split split = {0};
     int pooled, code = CLI_EXIT_FAIL;
+    int *every = NULL;
     if (cz_data_open(data, 1, model.side, &ds, &pooled)) {
         cli_error("eval", "%s", cz_last_error());
         cz_model_free(&model);
@@ -96,9 +97,17 @@ int cmd_eval(int argc, char **argv)
         cli_error("eval", "%s", cz_last_error());
         goto done;
     }
-    int test = strcmp(split_part, "test") == 0;
+    int test = strcmp(split_part, "test") == 0, all = strcmp(split_part, "all") == 0;
     const int *idx = test ? split.test : split.val;
     int count = test ? split.n_test : split.n_val;
+    if (all) {
+        if (!(every = cz_alloc((size_t)ds.count, sizeof(int), "indices")))
+            goto done;
+        for (int i = 0; i < ds.count; i++)
+            every[i] = i;
+        idx = every;
+        count = ds.count;
+    }
     if (limit > 0 && limit < count)
         count = limit;
     cz_metrics m;
@@ -109,7 +118,10 @@ int cmd_eval(int argc, char **argv)
     }
     char dec[32], split_name[64];
     cz_decode_format(decode, dec, sizeof dec);
-    snprintf(split_name, sizeof split_name, "%s (%s, seed %d)", split_part, protocol, split_seed);
+    if (all)
+        snprintf(split_name, sizeof split_name, "all of %s", data);
+    else
+        snprintf(split_name, sizeof split_name, "%s (%s, seed %d)", split_part, protocol, split_seed);
     print_table(&m, &model, model_path, split_name, model.head == CZ_HEAD_CLS ? dec : "none (regression)");
     fprintf(stderr, "evaluated %d images in %.1f s\n", count, cz_now() - t0);
     if (json) {
@@ -135,6 +147,7 @@ int cmd_eval(int argc, char **argv)
     }
     code = CLI_EXIT_OK;
 done:
+    free(every);
     cz_split_free(&split);
     cz_dataset_free(&ds);
     cz_model_free(&model);
