@@ -53,9 +53,10 @@ V_MAX = 0.615
 BINS = 20
 WIDTH = 4
 SIDE = 32
-ARCHS = ("vgg", "unet", "resnet")
+ARCHS = ("vgg", "unet", "resnet", "resunet")
+REFERENCE_ARCHS = ("vgg", "unet", "resnet")  # those of ../shared/reference/models.py
 HEADS = {"reg": 2, "cls": 2 * BINS}
-BATCH = {"vgg": 3, "unet": 2, "resnet": 2}
+BATCH = {"vgg": 3, "unet": 2, "resnet": 2, "resunet": 2}
 ADAM = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
 ADAM_STEPS = 3
 REFERENCE_MODELS = "/work/shared/reference/models.py"
@@ -160,7 +161,34 @@ class Resnet(nn.Module):
         return self.head(x)
 
 
-NETS = {"vgg": Vgg, "unet": Unet, "resnet": Resnet}
+class Resunet(nn.Module):
+    """The project's own network (docs/resunet.md): a residual encoder with
+    strided downsampling, UNet skip connections fused by residual blocks."""
+
+    def __init__(self, w, out):
+        super().__init__()
+        self.stem = cbr(1, w)                                   # @32
+        self.e1 = Block(w, w)                                   # @32
+        self.e2 = Block(w, 2 * w, 2)                            # @16
+        self.e3 = Block(2 * w, 4 * w, 2)                        # @8
+        self.b = nn.Sequential(Block(4 * w, 8 * w, 2), Block(8 * w, 8 * w))  # @4
+        self.u3, self.d3 = up(8 * w, 4 * w), Block(8 * w, 4 * w)  # over [up, skip]
+        self.u2, self.d2 = up(4 * w, 2 * w), Block(4 * w, 2 * w)
+        self.u1, self.d1 = up(2 * w, w), Block(2 * w, w)
+        self.head = nn.Conv2d(w, out, 1)
+
+    def forward(self, x):
+        e1 = self.e1(self.stem(x))
+        e2 = self.e2(e1)
+        e3 = self.e3(e2)
+        b = self.b(e3)
+        d3 = self.d3(torch.cat([self.u3(b), e3], dim=1))
+        d2 = self.d2(torch.cat([self.u2(d3), e2], dim=1))
+        d1 = self.d1(torch.cat([self.u1(d2), e1], dim=1))
+        return self.head(d1)
+
+
+NETS = {"vgg": Vgg, "unet": Unet, "resnet": Resnet, "resunet": Resunet}
 
 
 # ---- SPEC §3: bins and losses ----------------------------------------------
@@ -325,7 +353,7 @@ def check_against_reference():
     spec = importlib.util.spec_from_file_location("reference_models", REFERENCE_MODELS)
     ref = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ref)
-    for arch in ARCHS:
+    for arch in REFERENCE_ARCHS:
         for out_ch in HEADS.values():
             for w in (WIDTH, 32):
                 mine = {k: tuple(v.shape) for k, v in NETS[arch](w, out_ch).state_dict().items()}
@@ -374,7 +402,7 @@ def main():
                   f"adam losses {' '.join(f'{x:.6f}' for x in losses)}")
     if not args.check:
         print(f"total {total} bytes")
-        assert total < 3 * 1024 * 1024, "vector files grew past 3 MB"
+        assert total < 5 * 1024 * 1024, "vector files grew past 5 MB"
     check_against_reference()
 
 
