@@ -274,8 +274,9 @@ static cz_status set_tensor(cz_net *net, int id, const dnnl_memory_desc_t *md)
     t->md = *md;
     t->bytes = dnnl_memory_desc_get_size(md);
     TRY(make_buffer(net, md, "activation", &t->data, &t->mem));
+    /* gradient memory is assigned after the build (plan_gradients) */
     if (net->training && t->needs_diff)
-        TRY(make_buffer(net, md, "activation gradient", &t->diff, &t->dmem));
+        TRY(make_mem(net, md, NULL, &t->dmem));
     if (t->bytes > net->scratch_bytes)
         net->scratch_bytes = t->bytes;
     return CZ_OK;
@@ -699,7 +700,7 @@ static void fn_add_fwd(cz_net *net, const step *s)
 static void fn_add_bwd(cz_net *net, const step *s)
 {
     const float *restrict y = net->t[s->c].data, *restrict dy = net->t[s->c].diff;
-    float *restrict da = net->t[s->a].diff, *restrict db = s->pdb;
+    float *restrict da = net->t[s->a].diff, *restrict db = s->pdb ? s->pdb : net->t[s->b].diff;
     size_t n = net->t[s->c].bytes / sizeof(float);
     int relu = s->d & 1, acc_a = s->d & 2, acc_b = s->d & 4, skip_a = s->d & 8, skip_b = s->d & 16;
 #pragma omp parallel for simd schedule(static)
@@ -719,7 +720,7 @@ static cz_status build_add(cz_net *net, int op_id)
     /* The loops run over a's layout; b is reordered into it when oneDNN
      * chose another layout for it (and its gradient back). */
     int same = dnnl_memory_desc_equal(&a->md, &b->md);
-    float *pb = b->data, *pdb = b->diff;
+    float *pb = b->data, *pdb = NULL; /* NULL: b's own gradient buffer */
     dnnl_memory_t bconv = NULL, dbconv = NULL;
     if (!same) {
         TRY(make_buffer(net, &a->md, "add operand", &pb, &bconv));
@@ -788,6 +789,80 @@ static void update_running(cz_net *net)
             rv[c] = 0.9f * rv[c] + 0.1f * v[c] * unbias;
         }
     }
+}
+
+/* ---- gradient memory plan ------------------------------------------------ */
+
+/* A tensor's gradient is live in backward from the first of its consumers to
+ * run (the last in forward order) until its producer has run: gradients whose
+ * live ranges do not overlap share memory (greedy, first fit by size). */
+typedef struct grad_block {
+    float *ptr;
+    size_t bytes;
+    int free_from; /* backward position after which it is free */
+} grad_block;
+
+static cz_status plan_gradients(cz_net *net)
+{
+    const cz_graph *g = net->g;
+    int nt = g->n_tensors, n = g->n_ops;
+    int *producer = cz_alloc((size_t)nt, sizeof(int), "gradient plan");
+    int *order = cz_alloc((size_t)nt, sizeof(int), "gradient plan");
+    grad_block *blocks = cz_alloc((size_t)nt, sizeof(grad_block), "gradient plan");
+    cz_status st = CZ_ERR_NOMEM;
+    if (!producer || !order || !blocks)
+        goto done;
+    for (int i = 0; i < nt; i++)
+        producer[i] = -1;
+    for (int i = 0; i < n; i++)
+        producer[g->ops[i].out] = i;
+    /* backward position of op i is n - 1 - i; the output's gradient arrives
+     * first (position -1) */
+    int count = 0;
+    for (int i = 0; i < nt; i++)
+        if (net->t[i].needs_diff && producer[i] >= 0)
+            order[count++] = i;
+    /* sort by start position (insertion sort: a few hundred tensors) */
+    for (int a = 1; a < count; a++)
+        for (int b = a; b > 0; b--) {
+            int x = order[b - 1], y = order[b];
+            int sx = net->t[x].last_consumer < 0 ? -1 : n - 1 - net->t[x].last_consumer;
+            int sy = net->t[y].last_consumer < 0 ? -1 : n - 1 - net->t[y].last_consumer;
+            if (sx <= sy)
+                break;
+            order[b - 1] = y;
+            order[b] = x;
+        }
+    int nb = 0;
+    for (int k = 0; k < count; k++) {
+        tensor *t = &net->t[order[k]];
+        int start = t->last_consumer < 0 ? -1 : n - 1 - t->last_consumer;
+        int end = n - 1 - producer[order[k]];
+        int best = -1;
+        for (int b = 0; b < nb; b++)
+            if (blocks[b].free_from < start && blocks[b].bytes >= t->bytes &&
+                (best < 0 || blocks[b].bytes < blocks[best].bytes))
+                best = b;
+        if (best < 0) {
+            best = nb++;
+            blocks[best].bytes = t->bytes;
+            if (!(blocks[best].ptr = make_block(net, t->bytes, "activation gradients")))
+                goto done;
+        }
+        blocks[best].free_from = end;
+        t->diff = blocks[best].ptr;
+        dnnl_status_t r = dnnl_memory_set_data_handle(t->dmem, t->diff);
+        if (r != dnnl_success) {
+            st = cz_fail(CZ_ERR_BACKEND, "setting a gradient buffer failed: %s", dnnl_status2str(r));
+            goto done;
+        }
+    }
+    st = CZ_OK;
+done:
+    free(producer);
+    free(order);
+    free(blocks);
+    return st;
 }
 
 /* ---- build, run, free ------------------------------------------------------ */
@@ -862,6 +937,8 @@ static cz_status build(cz_net *net)
         TRY(add_reorder(net, &net->bwd, -1, net->dout_user, &md, net->t[g->output].dmem,
                         &net->t[g->output].md));
     }
+    if (net->training)
+        TRY(plan_gradients(net));
     net->scratch = make_block(net, net->scratch_bytes, "gradient scratch");
     if (!net->scratch)
         return CZ_ERR_NOMEM;

@@ -27,7 +27,7 @@ double cz_loss_reg(const float *out, const float *uv, int n, int hw, float *grad
 double cz_loss_cls(const float *logits, const int32_t *bins, int n, int hw, float *grad)
 {
     double total = 0;
-    const double scale = 1.0 / ((double)n * hw);
+    const float scale = (float)(1.0 / ((double)n * hw));
 #pragma omp parallel for reduction(+ : total) schedule(static)
     for (int i = 0; i < n; i++) {
         double s = 0;
@@ -36,23 +36,24 @@ double cz_loss_cls(const float *logits, const int32_t *bins, int n, int hw, floa
             const int32_t *b = bins + ((size_t)i * 2 + ch) * hw;
             float *g = grad ? grad + ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw : 0;
             for (int p = 0; p < hw; p++) {
-                float top = l[p];
+                /* one exp per logit, in float after subtracting the max */
+                float e[CZ_BINS], top = l[p], z = 0;
                 for (int k = 1; k < CZ_BINS; k++)
                     top = fmaxf(top, l[(size_t)k * hw + p]);
-                double z = 0;
-                for (int k = 0; k < CZ_BINS; k++)
-                    z += exp((double)l[(size_t)k * hw + p] - top);
-                double logz = log(z) + top;
+                for (int k = 0; k < CZ_BINS; k++) {
+                    e[k] = expf(l[(size_t)k * hw + p] - top);
+                    z += e[k];
+                }
                 int t = b[p];
-                s += logz - l[(size_t)t * hw + p];
-                if (g)
-                    for (int k = 0; k < CZ_BINS; k++) {
-                        double pk = exp((double)l[(size_t)k * hw + p] - logz);
-                        g[(size_t)k * hw + p] = (float)(scale * (pk - (k == t)));
-                    }
+                s += (double)logf(z) + top - l[(size_t)t * hw + p];
+                if (g) {
+                    float inv = scale / z;
+                    for (int k = 0; k < CZ_BINS; k++)
+                        g[(size_t)k * hw + p] = e[k] * inv - (k == t ? scale : 0.0f);
+                }
             }
         }
         total += s;
     }
-    return total * scale;
+    return total / ((double)n * hw);
 }

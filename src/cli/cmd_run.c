@@ -110,6 +110,31 @@ static cz_status compare_image(const cz_image *in, const cz_image *col, cz_image
     return CZ_OK;
 }
 
+/* Summed (dU^2 + dV^2) of an RGB(A) result against an RGB truth of the same
+ * size; -1 when the truth cannot be used. */
+static double chroma_se(const cz_image *col, const char *truth_dir, const char *in, long *pixels)
+{
+    const char *base = strrchr(in, '/');
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", truth_dir, base ? base + 1 : in);
+    cz_image t = {0};
+    if (cz_image_read(p, &t) || t.width != col->width || t.height != col->height || t.channels < 3) {
+        cz_image_free(&t);
+        return -1;
+    }
+    double se = 0;
+    for (size_t i = 0; i < (size_t)t.width * t.height; i++) {
+        const uint8_t *a = col->pixels + i * col->channels, *b = t.pixels + i * t.channels;
+        float ya, ua, va, yb, ub, vb;
+        cz_rgb_to_yuv(a[0] / 255.0f, a[1] / 255.0f, a[2] / 255.0f, &ya, &ua, &va);
+        cz_rgb_to_yuv(b[0] / 255.0f, b[1] / 255.0f, b[2] / 255.0f, &yb, &ub, &vb);
+        se += (double)(ua - ub) * (ua - ub) + (double)(va - vb) * (va - vb);
+    }
+    *pixels += (long)t.width * t.height;
+    cz_image_free(&t);
+    return se;
+}
+
 static int same_file(const char *a, const char *b)
 {
     struct stat sa, sb;
@@ -120,7 +145,7 @@ int cmd_run(int argc, char **argv)
 {
     char def_model[4096];
     cz_default_model_path(def_model, sizeof def_model);
-    const char *model = def_model, *out = NULL, *outdir = NULL, *decode_text = "mean";
+    const char *model = def_model, *out = NULL, *outdir = NULL, *decode_text = "mean", *truth = NULL;
     int size = CZ_DEFAULT_WORKING_SIZE, threads = 2, compare = 0, overwrite = 0;
     cli_opt opts[] = {
         {"model", CLI_OPT_STR, &model, "model file (.safetensors)", 0, 0},
@@ -130,6 +155,7 @@ int cmd_run(int argc, char **argv)
         {"decode", CLI_OPT_STR, &decode_text, "cls decoding: mean, annealed[:T] or mode", 0, 0},
         {"compare", CLI_OPT_FLAG, &compare, "write grey | colourised side by side", 0, 0},
         {"overwrite", CLI_OPT_FLAG, &overwrite, "replace existing output files", 0, 0},
+        {"truth", CLI_OPT_STR, &truth, "folder of colour originals (same names): report chroma MSE", 0, 0},
         {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
         {NULL, 0, NULL, NULL, 0, 0}};
     /* accept -o as well as --o */
@@ -183,7 +209,9 @@ int cmd_run(int argc, char **argv)
         list_free(&inputs);
         return CLI_EXIT_FAIL;
     }
-    int failed = 0, done = 0, tty = isatty(STDERR_FILENO);
+    int failed = 0, done = 0, tty = isatty(STDERR_FILENO), scored = 0;
+    double se_total = 0;
+    long se_pixels = 0;
     double t0 = cz_now(), last = 0;
     for (int i = 0; i < inputs.n; i++) {
         const char *in = inputs.v[i];
@@ -205,6 +233,13 @@ int cmd_run(int argc, char **argv)
             st = cz_image_read(in, &img);
         if (!st)
             st = cz_colorize_image(c, &img, &col);
+        if (!st && truth) {
+            double se = chroma_se(&col, truth, in, &se_pixels);
+            if (se >= 0) {
+                se_total += se;
+                scored++;
+            }
+        }
         if (!st && compare)
             st = compare_image(&img, &col, &cmp);
         if (!st)
@@ -236,6 +271,9 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "colorized %d of %d pictures into %s in %.1f s\n", done, inputs.n, out ? out : outdir,
                 cz_now() - t0);
     }
+    if (truth)
+        printf("chroma MSE against %s: %.6f over %d pictures (%ld pixels), working size %d\n", truth,
+               se_pixels ? se_total / (double)se_pixels : 0.0, scored, se_pixels, size);
     cz_colorizer_close(c);
     list_free(&inputs);
     return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
