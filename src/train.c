@@ -131,7 +131,7 @@ static cz_status load_state(trainer *t)
         st = cz_fail(CZ_ERR_FORMAT, "%s: not a colorize training state", t->path_state);
         goto done;
     }
-    /* (states of the first release keyed the full configuration) */
+    /* (states written before --epochs could change keyed the whole configuration) */
     if (strcmp(config, t->resume_key) != 0 && strcmp(config, t->config_json) != 0) {
         st = cz_fail(CZ_ERR_ARG,
                      "%s was written with another configuration:\n  saved: %s\n  now:   %s\n"
