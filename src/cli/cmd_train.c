@@ -25,7 +25,7 @@ int cmd_train(int argc, char **argv)
     double lr = cfg.optim.lr, wd = 0, momentum = 0.9, warmup = 0;
     int seed = 0, split_seed = 0, threads = 2, nesterov = 0, resume = 0;
     cli_opt opts[] = {
-        {"arch", CLI_OPT_STR, &arch, "network: vgg, unet or resnet", 0, 0},
+        {"arch", CLI_OPT_STR, &arch, "network: vgg, unet, resnet or resunet (the project's own)", 0, 0},
         {"head", CLI_OPT_STR, &head, "reg (MSE on U,V) or cls (20+20 bins, cross-entropy)", 0, 0},
         {"width", CLI_OPT_INT, &cfg.width, "base width w", 1, 256},
         {"epochs", CLI_OPT_INT, &cfg.epochs, "epochs", 1, 10000},
