@@ -26,3 +26,16 @@ validation 0.005852 at epoch 8, 34 minutes); the target for colorize is
 MD
 tools/results_table.py runs/reference
 } > docs/results.md
+cat >> docs/results.md <<'MD'
+
+## Observations (regression rows)
+
+- All four regression models beat the grey (0.007916) and mean-chroma
+  (0.007557) predictors by 20-24 %; unet (skip connections) is best, vgg
+  second, resnet third, the project's resunet last (`docs/resunet.md`).
+- Regression washes colours out: predicted colourfulness is 14-16 against
+  34 for the truth — the MSE-optimal answer under uncertainty is the mean.
+- V (red-green axis) carries about two thirds of the error in every model.
+- Hardest classes: automobile and airplane (large uniform regions whose
+  colour the luma does not determine); easiest: horse and ship.
+MD
