@@ -8,6 +8,7 @@
 # time). PyTorch is skipped when not installed.
 # Prints a Markdown table; raw JSON lines go to bench/results.jsonl.
 # Usage: bench/compare.sh [STEPS]   (default 20 timed steps after 3 warm-up)
+#        NO_TORCH=1 bench/compare.sh   (colorize only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=${1:-20}
@@ -15,7 +16,7 @@ bin=${COLORIZE_BIN:-build/colorize}
 out=bench/results.jsonl
 : > "$out"
 have_torch=0
-/usr/bin/python3 -c 'import torch' 2>/dev/null && have_torch=1
+[ -z "${NO_TORCH:-}" ] && /usr/bin/python3 -c 'import torch' 2>/dev/null && have_torch=1
 tcmalloc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
 [ -f "$tcmalloc" ] || tcmalloc=""
 field() { python3 -c "import json,sys; print('%.1f' % json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
