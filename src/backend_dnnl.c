@@ -92,7 +92,7 @@ struct cz_net {
     dnnl_memory_t *scratch_mems;
     int n_scratch_mems, cap_scratch_mems;
     /* edges */
-    dnnl_memory_t in_user, out_user, dout_user;
+    dnnl_memory_t out_user, dout_user; /* the caller's NCHW output and its gradient */
     /* BatchNorm batch statistics per op (mean, var), for running updates */
     float **bn_mean, **bn_var;
     int profiling;
@@ -907,7 +907,6 @@ static cz_status build(cz_net *net)
     dims4(d, net->batch, ii->c, ii->h, ii->w);
     TRY(plain_md(&md, 4, d, dnnl_nchw));
     TRY(set_tensor(net, g->input, &md));
-    TRY(make_mem(net, &md, NULL, &net->in_user));
 
     /* Forward steps in op order. Backward steps are pushed in op order too,
      * each op's own steps in reverse, and the list is flipped at the end:
