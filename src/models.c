@@ -83,24 +83,26 @@ static int basic_block(cz_graph *g, const char *name, int x, int b, int stride)
     return basic_block_cat(g, name, &x, 1, b, stride);
 }
 
-/* ResUNet: a residual encoder that downsamples by strided convolutions
- * (ResNet), a bottleneck at 4x4, and a decoder that upsamples by transposed
- * convolutions and fuses the encoder features of the same scale through
- * residual blocks over [up, skip] (UNet). */
+/* ResUNet: UNet's topology (max-pool downsampling, transposed-conv
+ * upsampling, concatenated skips) with every stage a residual block: the
+ * encoder stages and a two-block 4x4 bottleneck are ResNet BasicBlocks, and
+ * each decoder stage fuses [up, skip] through a BasicBlock whose shortcut is
+ * a 1x1 conv. The architecture search (docs/resunet.md) found max-pooling
+ * clearly better than the strided downsampling of resnet here. */
 static void resunet(cz_graph *g, int w, int out)
 {
-    int x = cz_graph_cbr(g, "stem", &g->input, 1, w);                   /* @32 */
-    int e1 = basic_block(g, "e1", x, w, 1);                             /* @32 */
-    int e2 = basic_block(g, "e2", e1, 2 * w, 2);                        /* @16 */
-    int e3 = basic_block(g, "e3", e2, 4 * w, 2);                        /* @8 */
-    int b = basic_block(g, "b.0", e3, 8 * w, 2);                        /* @4 */
+    int x = cz_graph_cbr(g, "stem", &g->input, 1, w);                        /* @32 */
+    int e1 = basic_block(g, "e1", x, w, 1);                                  /* @32 */
+    int e2 = basic_block(g, "e2", cz_graph_pool(g, "pool1", e1), 2 * w, 1);  /* @16 */
+    int e3 = basic_block(g, "e3", cz_graph_pool(g, "pool2", e2), 4 * w, 1);  /* @8 */
+    int b = basic_block(g, "b.0", cz_graph_pool(g, "pool3", e3), 8 * w, 1);  /* @4 */
     b = basic_block(g, "b.1", b, 8 * w, 1);
     int u3 = cz_graph_deconv(g, "u3", b, 4 * w, 2, 2);
-    int d3 = basic_block_cat(g, "d3", (int[]){u3, e3}, 2, 4 * w, 1);    /* @8 */
+    int d3 = basic_block_cat(g, "d3", (int[]){u3, e3}, 2, 4 * w, 1);         /* @8 */
     int u2 = cz_graph_deconv(g, "u2", d3, 2 * w, 2, 2);
-    int d2 = basic_block_cat(g, "d2", (int[]){u2, e2}, 2, 2 * w, 1);    /* @16 */
+    int d2 = basic_block_cat(g, "d2", (int[]){u2, e2}, 2, 2 * w, 1);         /* @16 */
     int u1 = cz_graph_deconv(g, "u1", d2, w, 2, 2);
-    int d1 = basic_block_cat(g, "d1", (int[]){u1, e1}, 2, w, 1);        /* @32 */
+    int d1 = basic_block_cat(g, "d1", (int[]){u1, e1}, 2, w, 1);             /* @32 */
     g->output = cz_graph_conv(g, "head", &d1, 1, out, 1, 1, 0, 1);
 }
 

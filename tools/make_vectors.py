@@ -162,16 +162,18 @@ class Resnet(nn.Module):
 
 
 class Resunet(nn.Module):
-    """The project's own network (docs/resunet.md): a residual encoder with
-    strided downsampling, UNet skip connections fused by residual blocks."""
+    """The project's own network (docs/resunet.md): UNet's max-pool topology
+    with residual stages, a two-block bottleneck, and decoder blocks over
+    [up, skip]."""
 
     def __init__(self, w, out):
         super().__init__()
+        self.pool = nn.MaxPool2d(2)
         self.stem = cbr(1, w)                                   # @32
         self.e1 = Block(w, w)                                   # @32
-        self.e2 = Block(w, 2 * w, 2)                            # @16
-        self.e3 = Block(2 * w, 4 * w, 2)                        # @8
-        self.b = nn.Sequential(Block(4 * w, 8 * w, 2), Block(8 * w, 8 * w))  # @4
+        self.e2 = Block(w, 2 * w)                               # @16
+        self.e3 = Block(2 * w, 4 * w)                           # @8
+        self.b = nn.Sequential(Block(4 * w, 8 * w), Block(8 * w, 8 * w))  # @4
         self.u3, self.d3 = up(8 * w, 4 * w), Block(8 * w, 4 * w)  # over [up, skip]
         self.u2, self.d2 = up(4 * w, 2 * w), Block(4 * w, 2 * w)
         self.u1, self.d1 = up(2 * w, w), Block(2 * w, w)
@@ -179,9 +181,9 @@ class Resunet(nn.Module):
 
     def forward(self, x):
         e1 = self.e1(self.stem(x))
-        e2 = self.e2(e1)
-        e3 = self.e3(e2)
-        b = self.b(e3)
+        e2 = self.e2(self.pool(e1))
+        e3 = self.e3(self.pool(e2))
+        b = self.b(self.pool(e3))
         d3 = self.d3(torch.cat([self.u3(b), e3], dim=1))
         d2 = self.d2(torch.cat([self.u2(d3), e2], dim=1))
         d1 = self.d1(torch.cat([self.u1(d2), e1], dim=1))
