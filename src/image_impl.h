@@ -21,4 +21,12 @@ cz_status cz_image_check_size(long long width, long long height, int channels, c
 cz_status cz_png_decode(const uint8_t *data, size_t size, const char *name, cz_image *img);
 cz_status cz_jpeg_decode(const uint8_t *data, size_t size, const char *name, cz_image *img);
 
+/* The EXIF orientation (1..8) recorded in an APP1 payload that starts with
+ * "Exif\0\0"; 1 (as stored) when absent or unreadable. */
+int cz_exif_orientation(const uint8_t *app1, size_t n);
+
+/* Turn img upright for an EXIF orientation (2..8 transform it into a new
+ * buffer; anything else leaves it alone). On failure img is unchanged. */
+cz_status cz_image_orient(cz_image *img, int orientation);
+
 #endif

@@ -4,7 +4,8 @@
  * libjpeg only *warns* about corrupt or truncated data ("Premature end of
  * JPEG file") and pads the picture with grey; a half-grey training image is
  * worse than none, so those warnings are errors here. As for PNG, the setjmp
- * lives in a helper whose state the caller owns. */
+ * lives in a helper whose state the caller owns. The picture comes out
+ * upright: an EXIF orientation tag is applied (image_orient.c). */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@ typedef struct image_jpeg_reader {
     jmp_buf jump;
     char msg[JMSG_LENGTH_MAX];
     const char *name;
+    int orientation; /* EXIF, 1 = as stored */
     struct jpeg_decompress_struct cinfo;
     cz_image img;
 } image_jpeg_reader;
@@ -57,7 +59,12 @@ static cz_status image_jpeg_decode_run(image_jpeg_reader *r, const uint8_t *data
         return cz_fail(CZ_ERR_FORMAT, "%s: invalid JPEG: %s", r->name, r->msg);
     jpeg_create_decompress(ci);
     jpeg_mem_src(ci, data, (unsigned long)size);
+    jpeg_save_markers(ci, JPEG_APP0 + 1, 0xffff); /* EXIF lives in APP1 */
     jpeg_read_header(ci, TRUE);
+    r->orientation = 1;
+    for (jpeg_saved_marker_ptr m = ci->marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && r->orientation == 1)
+            r->orientation = cz_exif_orientation(m->data, m->data_length);
 
     if (ci->jpeg_color_space == JCS_CMYK || ci->jpeg_color_space == JCS_YCCK)
         return cz_fail(CZ_ERR_FORMAT, "%s: CMYK JPEG is not supported (convert it to RGB)",
@@ -105,6 +112,8 @@ cz_status cz_jpeg_decode(const uint8_t *data, size_t size, const char *name, cz_
     cz_status st = image_jpeg_decode_run(&r, data, size);
     /* Safe whatever stage failed: it frees only what was created. */
     jpeg_destroy_decompress(&r.cinfo);
+    if (!st)
+        st = cz_image_orient(&r.img, r.orientation);
     if (st) {
         cz_image_free(&r.img);
         return st;

@@ -29,7 +29,8 @@ void cz_image_free(cz_image *img);
 
 /* Read a PNG or JPEG file (detected by its signature, not its name).
  * PNG: grey, grey+alpha, RGB, RGBA, palette (expanded, tRNS -> alpha),
- * 1/2/4/16-bit (reduced to 8). JPEG: grey or colour (CMYK rejected).
+ * 1/2/4/16-bit (reduced to 8). JPEG: grey or colour (CMYK rejected), turned
+ * upright by its EXIF orientation tag as photo viewers do.
  * A truncated or corrupt file fails with a message naming the file. */
 cz_status cz_image_read(const char *path, cz_image *img);
 cz_status cz_image_read_memory(const uint8_t *data, size_t size, const char *name, cz_image *img);
