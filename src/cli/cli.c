@@ -22,11 +22,13 @@ static void print_help(const char *cmd, const char *synopsis, const char *about,
     printf("usage: colorize %s %s\n\n%s\n\noptions:\n", cmd, synopsis, about);
     for (const cli_opt *o = opts; o->name; o++) {
         char left[64];
+        /* one-letter options are written -x, as users type them */
+        const char *dash = o->name[1] ? "--" : "-";
         switch (o->type) {
-        case CLI_OPT_INT: snprintf(left, sizeof left, "--%s N", o->name); break;
-        case CLI_OPT_FLOAT: snprintf(left, sizeof left, "--%s X", o->name); break;
-        case CLI_OPT_STR: snprintf(left, sizeof left, "--%s S", o->name); break;
-        case CLI_OPT_FLAG: snprintf(left, sizeof left, "--%s", o->name); break;
+        case CLI_OPT_INT: snprintf(left, sizeof left, "%s%s N", dash, o->name); break;
+        case CLI_OPT_FLOAT: snprintf(left, sizeof left, "%s%s X", dash, o->name); break;
+        case CLI_OPT_STR: snprintf(left, sizeof left, "%s%s S", dash, o->name); break;
+        case CLI_OPT_FLAG: snprintf(left, sizeof left, "%s%s", dash, o->name); break;
         }
         printf("  %-22s %s", left, o->help);
         switch (o->type) {
@@ -82,7 +84,8 @@ int cli_parse(const char *cmd, const char *synopsis, const char *about, cli_opt 
             print_help(cmd, synopsis, about, opts);
             return CLI_HELP_SHOWN;
         }
-        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+        const int short_opt = a[0] == '-' && a[1] && a[1] != '-' && a[2] == '\0';
+        if (!short_opt && (strncmp(a, "--", 2) != 0 || a[2] == '\0')) {
             if (*npos >= max_pos) {
                 cli_error(cmd, "unexpected argument '%s' (see --help)", a);
                 return CLI_EXIT_USAGE;
@@ -90,7 +93,7 @@ int cli_parse(const char *cmd, const char *synopsis, const char *about, cli_opt 
             pos[(*npos)++] = a;
             continue;
         }
-        const char *name = a + 2;
+        const char *name = a + (short_opt ? 1 : 2);
         const char *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const cli_opt *o = opts;

@@ -158,10 +158,6 @@ int cmd_run(int argc, char **argv)
         {"truth", CLI_OPT_STR, &truth, "folder of colour originals (same names): report chroma MSE", 0, 0},
         {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
         {NULL, 0, NULL, NULL, 0, 0}};
-    /* accept -o as well as --o */
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "-o") == 0)
-            argv[i] = "--o";
     const char *pos[4096];
     int npos, rc = cli_parse("run", "[--model FILE] IN... [-o OUT.png | --outdir DIR]",
                              "Colourise PNG or JPEG pictures of any size (folders are expanded). The\n"
