@@ -123,81 +123,13 @@ def decode_mean(logits):
 
 # ---- candidate networks (SPEC §5 blocks) ------------------------------------
 
-def cbr(a, b):
-    return nn.Sequential(nn.Conv2d(a, b, 3, padding=1, bias=False), nn.BatchNorm2d(b), nn.ReLU(inplace=True))
+# The SPEC §5 blocks and the reference unet, from the project's PyTorch twin.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_vectors import Block, Unet, cbr, pair, up  # noqa: E402
 
 
-def up(a, b):
-    return nn.ConvTranspose2d(a, b, kernel_size=2, stride=2)
-
-
-def pair(a, b):
-    return nn.Sequential(cbr(a, b), cbr(b, b))
-
-
-class Block(nn.Module):
-    """The reference BasicBlock: 1x1 conv + BN shortcut when the shape changes."""
-
-    def __init__(self, a, b, stride=1):
-        super().__init__()
-        self.conv1 = nn.Conv2d(a, b, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(b)
-        self.conv2 = nn.Conv2d(b, b, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(b)
-        self.shortcut = nn.Identity() if a == b and stride == 1 else \
-            nn.Sequential(nn.Conv2d(a, b, 1, stride=stride, bias=False), nn.BatchNorm2d(b))
-
-    def forward(self, x):
-        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        return F.relu(y + self.shortcut(x))
-
-
-def blocks(a, b, n):
-    return nn.Sequential(Block(a, b), *[Block(b, b) for _ in range(n - 1)])
-
-
-class Unet(nn.Module):
-    """The reference unet."""
-
-    def __init__(self, w, out):
-        super().__init__()
-        self.e1, self.e2, self.e3, self.b = pair(1, w), pair(w, 2 * w), pair(2 * w, 4 * w), pair(4 * w, 8 * w)
-        self.u3, self.d3 = up(8 * w, 4 * w), pair(8 * w, 4 * w)
-        self.u2, self.d2 = up(4 * w, 2 * w), pair(4 * w, 2 * w)
-        self.u1, self.d1 = up(2 * w, w), pair(2 * w, w)
-        self.head = nn.Conv2d(w, out, 1)
-
-    def forward(self, x):
-        e1 = self.e1(x)
-        e2 = self.e2(F.max_pool2d(e1, 2))
-        e3 = self.e3(F.max_pool2d(e2, 2))
-        b = self.b(F.max_pool2d(e3, 2))
-        d3 = self.d3(torch.cat([self.u3(b), e3], 1))
-        d2 = self.d2(torch.cat([self.u2(d3), e2], 1))
-        return self.head(self.d1(torch.cat([self.u1(d2), e1], 1)))
-
-
-class ResunetStrided(nn.Module):
-    """The first resunet (docs/resunet.md): strided residual encoder."""
-
-    def __init__(self, w, out):
-        super().__init__()
-        self.stem, self.e1 = cbr(1, w), Block(w, w)
-        self.e2, self.e3 = Block(w, 2 * w, 2), Block(2 * w, 4 * w, 2)
-        self.b = nn.Sequential(Block(4 * w, 8 * w, 2), Block(8 * w, 8 * w))
-        self.u3, self.d3 = up(8 * w, 4 * w), Block(8 * w, 4 * w)
-        self.u2, self.d2 = up(4 * w, 2 * w), Block(4 * w, 2 * w)
-        self.u1, self.d1 = up(2 * w, w), Block(2 * w, w)
-        self.head = nn.Conv2d(w, out, 1)
-
-    def forward(self, x):
-        e1 = self.e1(self.stem(x))
-        e2 = self.e2(e1)
-        e3 = self.e3(e2)
-        b = self.b(e3)
-        d3 = self.d3(torch.cat([self.u3(b), e3], 1))
-        d2 = self.d2(torch.cat([self.u2(d3), e2], 1))
-        return self.head(self.d1(torch.cat([self.u1(d2), e1], 1)))
+def blocks(a, b, n, stride=1):
+    return nn.Sequential(Block(a, b, stride), *[Block(b, b) for _ in range(n - 1)])
 
 
 class ResunetPool(nn.Module):
@@ -206,17 +138,21 @@ class ResunetPool(nn.Module):
     enc: encoder blocks per stage (e1, e2, e3); bott: blocks at 4x4;
     dec: blocks per decoder stage (the first one over the concatenation).
     pair_stem: the full-resolution stage is unet's CBR pair, not stem + blocks.
+    strided: downsample by stride-2 blocks instead of max-pooling (the first
+    resunet design).
     """
 
-    def __init__(self, w, out, enc=1, bott=1, dec=1, pair_stem=False):
+    def __init__(self, w, out, enc=1, bott=1, dec=1, pair_stem=False, strided=False):
         super().__init__()
         self.pair_stem = pair_stem
+        self.down = (lambda x: x) if strided else (lambda x: F.max_pool2d(x, 2))
+        s = 2 if strided else 1
         if pair_stem:
             self.e1 = pair(1, w)
         else:
             self.stem, self.e1 = cbr(1, w), blocks(w, w, enc)
-        self.e2, self.e3 = blocks(w, 2 * w, enc), blocks(2 * w, 4 * w, enc)
-        self.b = blocks(4 * w, 8 * w, bott)
+        self.e2, self.e3 = blocks(w, 2 * w, enc, s), blocks(2 * w, 4 * w, enc, s)
+        self.b = blocks(4 * w, 8 * w, bott, s)
         self.u3, self.d3 = up(8 * w, 4 * w), blocks(8 * w, 4 * w, dec)
         self.u2, self.d2 = up(4 * w, 2 * w), blocks(4 * w, 2 * w, dec)
         self.u1, self.d1 = up(2 * w, w), blocks(2 * w, w, dec)
@@ -224,9 +160,9 @@ class ResunetPool(nn.Module):
 
     def forward(self, x):
         e1 = self.e1(x) if self.pair_stem else self.e1(self.stem(x))
-        e2 = self.e2(F.max_pool2d(e1, 2))
-        e3 = self.e3(F.max_pool2d(e2, 2))
-        b = self.b(F.max_pool2d(e3, 2))
+        e2 = self.e2(self.down(e1))
+        e3 = self.e3(self.down(e2))
+        b = self.b(self.down(e3))
         d3 = self.d3(torch.cat([self.u3(b), e3], 1))
         d2 = self.d2(torch.cat([self.u2(d3), e2], 1))
         return self.head(self.d1(torch.cat([self.u1(d2), e1], 1)))
@@ -246,7 +182,7 @@ class UnetResBottleneck(nn.Module):
 
 CANDIDATES = {
     "unet": lambda w, o: Unet(w, o),
-    "resunet_strided": lambda w, o: ResunetStrided(w, o),
+    "resunet_strided": lambda w, o: ResunetPool(w, o, bott=2, strided=True),
     "rpool": lambda w, o: ResunetPool(w, o),
     "rpool_b2": lambda w, o: ResunetPool(w, o, bott=2),
     "rpool_pairstem": lambda w, o: ResunetPool(w, o, pair_stem=True),

@@ -139,7 +139,8 @@ class Block(nn.Module):
         y = self.relu(self.bn1(self.conv1(x)))
         y = self.bn2(self.conv2(y))
         s = y + self.shortcut(x)
-        KINKS.append(s.detach().clone())
+        if KINKS_ON[0]:
+            KINKS.append(s.detach().clone())
         return self.relu(s)
 
 
@@ -263,6 +264,7 @@ def load_safetensors(path):
 # implementation and change the gradients visibly; seeds whose activations
 # come closer than KINK_MARGIN to a kink are skipped.
 KINKS = []
+KINKS_ON = [False]  # recorded only inside kink_margin (other users import Block)
 KINK_MARGIN = 1e-5
 
 
@@ -279,8 +281,10 @@ def kink_margin(model, y):
         KINKS.append(gap if gap.numel() else torch.ones(1))
     hooks += [m.register_forward_hook(pool_gap) for m in model.modules() if isinstance(m, nn.MaxPool2d)]
     state = {k: v.clone() for k, v in model.state_dict().items()}
+    KINKS_ON[0] = True
     with torch.no_grad():
         model(y)
+    KINKS_ON[0] = False
     model.load_state_dict(state)  # undo the running-statistics update
     for h in hooks:
         h.remove()
