@@ -14,6 +14,7 @@ rule (`mean`, `annealed:0.38`, `mode`).
 
     scripts/train_reference.sh          # resumable; trains, then runs colorize eval --json per run
     tools/results_table.py              # this table
+    tools/plot_runs.py curves|bars      # the two plots (SVG, no plotting library needed)
 
 Training times are the epochs' training time summed, on this 2-core machine
 while other work (builds, tests, benchmarks) shared it at times; an undisturbed
@@ -25,7 +26,15 @@ validation 0.005852 at epoch 8, 34 minutes); the target for colorize is
 
 MD
 tools/results_table.py runs/reference
+cat <<'MD'
+
+![validation chroma MSE per epoch](img/val_curves.svg)
+
+![test chroma MSE per run](img/test_mse.svg)
+MD
 } > docs/results.md
+tools/plot_runs.py curves runs/reference docs/img/val_curves.svg
+tools/plot_runs.py bars runs/reference docs/img/test_mse.svg
 cat >> docs/results.md <<'MD'
 
 ## Observations
