@@ -1,11 +1,9 @@
 /* EXIF orientation: phones store a photo as the sensor saw it and record in
  * an EXIF tag how to turn it upright. Viewers apply the tag, so a colouriser
  * that ignored it would hand back a sideways picture. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "image_impl.h"
-#include "util.h"
 
 static unsigned exif_u16(const uint8_t *p, int big)
 {
@@ -60,30 +58,32 @@ cz_status cz_image_orient(cz_image *img, int orientation)
     if (orientation < 2 || orientation > 8)
         return CZ_OK;
     const int w = img->width, h = img->height, c = img->channels;
+    /* Source pixel shown at (x, y) of the upright picture, as an affine map
+     * sx = x0 + xx*x + xy*y, sy = y0 + yx*x + yy*y (EXIF 2.3 orientation
+     * values: where row 0 and column 0 of the stored image belong). */
+    static const struct { int fx, xx, xy, fy, yx, yy; } maps[9] = {
+        [2] = {1, -1, 0, 0, 0, 1},  /* mirrored */
+        [3] = {1, -1, 0, 1, 0, -1}, /* rotated 180 */
+        [4] = {0, 1, 0, 1, 0, -1},  /* flipped */
+        [5] = {0, 0, 1, 0, 1, 0},   /* transposed */
+        [6] = {0, 0, 1, 1, -1, 0},  /* needs 90 clockwise */
+        [7] = {1, 0, -1, 1, -1, 0}, /* transversed */
+        [8] = {1, 0, -1, 0, 1, 0},  /* needs 90 anticlockwise */
+    };
+    const int x0 = maps[orientation].fx ? w - 1 : 0, y0 = maps[orientation].fy ? h - 1 : 0;
+    const int xx = maps[orientation].xx, xy = maps[orientation].xy;
+    const int yx = maps[orientation].yx, yy = maps[orientation].yy;
     /* 5..8 swap the axes. */
-    const int swap = orientation >= 5;
-    const int ow = swap ? h : w, oh = swap ? w : h;
+    const int ow = orientation >= 5 ? h : w, oh = orientation >= 5 ? w : h;
     cz_image out;
     cz_status st = cz_image_alloc(&out, ow, oh, c);
     if (st)
         return st;
+    uint8_t *dst = out.pixels;
     for (int y = 0; y < oh; y++)
-        for (int x = 0; x < ow; x++) {
-            /* Source pixel shown at (x, y) of the upright picture (EXIF 2.3
-             * orientation values: where row 0 and column 0 of the stored
-             * image belong). */
-            int sx, sy;
-            switch (orientation) {
-            case 2: sx = w - 1 - x; sy = y; break;          /* mirrored */
-            case 3: sx = w - 1 - x; sy = h - 1 - y; break;  /* rotated 180 */
-            case 4: sx = x; sy = h - 1 - y; break;          /* flipped */
-            case 5: sx = y; sy = x; break;                  /* transposed */
-            case 6: sx = y; sy = h - 1 - x; break;          /* needs 90 clockwise */
-            case 7: sx = w - 1 - y; sy = h - 1 - x; break;  /* transversed */
-            default: sx = w - 1 - y; sy = x; break;         /* 8: needs 90 anticlockwise */
-            }
-            memcpy(out.pixels + ((size_t)y * (size_t)ow + (size_t)x) * (size_t)c,
-                   img->pixels + ((size_t)sy * (size_t)w + (size_t)sx) * (size_t)c, (size_t)c);
+        for (int x = 0; x < ow; x++, dst += c) {
+            const int sx = x0 + xx * x + xy * y, sy = y0 + yx * x + yy * y;
+            memcpy(dst, img->pixels + ((size_t)sy * (size_t)w + (size_t)sx) * (size_t)c, (size_t)c);
         }
     cz_image_free(img);
     *img = out;

@@ -30,8 +30,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-BINS = 20
-UMAX, VMAX = 0.436, 0.615
+# The SPEC §3 bins and losses and the §5 blocks, from the project's PyTorch twin.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_vectors import BINS, Block, Unet, cbr, chroma_bin, loss_fn, pair, up  # noqa: E402
+from make_vectors import U_MAX as UMAX, V_MAX as VMAX  # noqa: E402
+
 RGB2YUV = [[0.299, 0.587, 0.114],
            [-0.14714119, -0.28886916, 0.43601035],
            [0.61497538, -0.51496512, -0.10001026]]
@@ -107,12 +110,6 @@ def to_yuv(rgb8):
     return yuv[:, :1].contiguous(), yuv[:, 1:].contiguous()
 
 
-def chroma_bins(uv):
-    u = torch.floor((uv[:, 0] + UMAX) / (2 * UMAX) * BINS).clamp(0, BINS - 1).long()
-    v = torch.floor((uv[:, 1] + VMAX) / (2 * VMAX) * BINS).clamp(0, BINS - 1).long()
-    return u, v
-
-
 def decode_mean(logits):
     cu = torch.tensor([-UMAX + (k + 0.5) * 2 * UMAX / BINS for k in range(BINS)], device=logits.device)
     cv = torch.tensor([-VMAX + (k + 0.5) * 2 * VMAX / BINS for k in range(BINS)], device=logits.device)
@@ -122,11 +119,6 @@ def decode_mean(logits):
 
 
 # ---- candidate networks (SPEC §5 blocks) ------------------------------------
-
-# The SPEC §5 blocks and the reference unet, from the project's PyTorch twin.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_vectors import Block, Unet, cbr, pair, up  # noqa: E402
-
 
 def blocks(a, b, n, stride=1):
     return nn.Sequential(Block(a, b, stride), *[Block(b, b) for _ in range(n - 1)])
@@ -272,11 +264,9 @@ def train_one(job):
             rgb = torch.where(f[:, None, None, None], rgb.flip(3), rgb)
             y, uv = to_yuv(rgb)
             out = model(y)
-            if head == "reg":
-                loss = ((out - uv) ** 2).sum(dim=1).mean()
-            else:
-                bu, bv = chroma_bins(uv)
-                loss = F.cross_entropy(out[:, :BINS], bu) + F.cross_entropy(out[:, BINS:], bv)
+            bins = None if head == "reg" else \
+                torch.stack([chroma_bin(uv[:, 0], UMAX), chroma_bin(uv[:, 1], VMAX)], dim=1)
+            loss = loss_fn(head, out, uv, bins)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
