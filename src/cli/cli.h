@@ -23,6 +23,7 @@ typedef struct cli_opt {
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
+#define CLI_EXIT_DIVERGED 3 /* train: the loss became NaN or infinite */
 #define CLI_HELP_SHOWN (-1)
 
 /* Parse argv[1..]; positional arguments are gathered into pos (up to
@@ -41,5 +42,12 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_study(int argc, char **argv);
+
+/* The `train` options, for tools that compose train command lines: the type
+ * of option NAME (a cli_opt_type, or -1 if train has no such option), and a
+ * parse-and-check of a train command line that runs nothing (0 if valid). */
+int train_option_type(const char *name);
+int train_args_check(int argc, char **argv);
 
 #endif

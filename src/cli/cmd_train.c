@@ -16,72 +16,136 @@ static void on_sigint(int sig)
     stop_requested = 1;
 }
 
-int cmd_train(int argc, char **argv)
-{
+/* Everything `colorize train` takes on its command line. */
+typedef struct train_args {
     cz_train_config cfg;
-    cz_train_defaults(&cfg);
-    const char *arch = "unet", *head = "reg", *optim = "adam", *sched = "const", *aug = "flip";
-    const char *split_name = "seeded", *data = cz_data_default_dir();
-    double lr = cfg.optim.lr, wd = 0, momentum = 0.9, warmup = 0;
-    int seed = 0, split_seed = 0, threads = 2, nesterov = 0, resume = 0;
-    cli_opt opts[] = {
-        {"arch", CLI_OPT_STR, &arch, "network: vgg, unet, resnet or resunet (the project's own)", 0, 0},
-        {"head", CLI_OPT_STR, &head, "reg (MSE on U,V) or cls (20+20 bins, cross-entropy)", 0, 0},
-        {"width", CLI_OPT_INT, &cfg.width, "base width w", 1, 256},
-        {"epochs", CLI_OPT_INT, &cfg.epochs, "epochs", 1, 10000},
-        {"batch", CLI_OPT_INT, &cfg.batch, "images per step", 1, 4096},
-        {"lr", CLI_OPT_FLOAT, &lr, "peak learning rate", 1e-8, 10},
-        {"optim", CLI_OPT_STR, &optim, "adam, adamw or sgd", 0, 0},
-        {"momentum", CLI_OPT_FLOAT, &momentum, "SGD momentum", 0, 0.9999},
-        {"nesterov", CLI_OPT_FLAG, &nesterov, "SGD with Nesterov momentum", 0, 0},
-        {"wd", CLI_OPT_FLOAT, &wd, "weight decay (L2; decoupled for adamw)", 0, 1},
-        {"schedule", CLI_OPT_STR, &sched, "const, cosine or onecycle", 0, 0},
-        {"warmup", CLI_OPT_FLOAT, &warmup, "epochs of linear warm-up", 0, 1000},
-        {"aug", CLI_OPT_STR, &aug, "none, flip or flip+crop", 0, 0},
-        {"seed", CLI_OPT_INT, &seed, "seed of initialisation, order and augmentation", 0, 2147483647},
-        {"split", CLI_OPT_STR, &split_name, "seeded (50k/5k/5k) or official", 0, 0},
-        {"split-seed", CLI_OPT_INT, &split_seed, "seed of the seeded split (SPEC §2)", 0, 2147483647},
-        {"data", CLI_OPT_STR, &data, "CIFAR-10 dir, CIFAR-format file or picture folder", 0, 0},
-        {"out", CLI_OPT_STR, &cfg.out_dir, "output directory", 0, 0},
-        {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
-        {"resume", CLI_OPT_FLAG, &resume, "continue from OUT/state.safetensors", 0, 0},
-        {"limit-train", CLI_OPT_INT, &cfg.limit_train, "use only N training images (0 = all)", 0, 1e9},
-        {"limit-val", CLI_OPT_INT, &cfg.limit_val, "use only N validation images (0 = all)", 0, 1e9},
+    const char *arch, *head, *optim, *sched, *aug, *split_name, *data;
+    double lr, wd, momentum, warmup;
+    int seed, split_seed, threads, nesterov, resume;
+} train_args;
+
+/* The option table, bound to a's fields (defaults are a's values). */
+#define TRAIN_N_OPTS 23
+static void train_opts(train_args *a, cli_opt *o)
+{
+    cz_train_config *c = &a->cfg;
+    const cli_opt t[TRAIN_N_OPTS] = {
+        {"arch", CLI_OPT_STR, &a->arch, "network: vgg, unet, resnet or resunet (the project's own)", 0, 0},
+        {"head", CLI_OPT_STR, &a->head, "reg (MSE on U,V) or cls (20+20 bins, cross-entropy)", 0, 0},
+        {"width", CLI_OPT_INT, &c->width, "base width w", 1, 256},
+        {"epochs", CLI_OPT_INT, &c->epochs, "epochs", 1, 10000},
+        {"batch", CLI_OPT_INT, &c->batch, "images per step", 1, 4096},
+        {"lr", CLI_OPT_FLOAT, &a->lr, "peak learning rate", 1e-8, 10},
+        {"optim", CLI_OPT_STR, &a->optim, "adam, adamw or sgd", 0, 0},
+        {"momentum", CLI_OPT_FLOAT, &a->momentum, "SGD momentum", 0, 0.9999},
+        {"nesterov", CLI_OPT_FLAG, &a->nesterov, "SGD with Nesterov momentum", 0, 0},
+        {"wd", CLI_OPT_FLOAT, &a->wd, "weight decay (L2; decoupled for adamw)", 0, 1},
+        {"schedule", CLI_OPT_STR, &a->sched, "const, cosine or onecycle", 0, 0},
+        {"warmup", CLI_OPT_FLOAT, &a->warmup, "epochs of linear warm-up", 0, 1000},
+        {"aug", CLI_OPT_STR, &a->aug, "none, flip or flip+crop", 0, 0},
+        {"seed", CLI_OPT_INT, &a->seed, "seed of initialisation, order and augmentation", 0, 2147483647},
+        {"split", CLI_OPT_STR, &a->split_name, "seeded (50k/5k/5k) or official", 0, 0},
+        {"split-seed", CLI_OPT_INT, &a->split_seed, "seed of the seeded split (SPEC §2)", 0, 2147483647},
+        {"data", CLI_OPT_STR, &a->data, "CIFAR-10 dir, CIFAR-format file or picture folder", 0, 0},
+        {"out", CLI_OPT_STR, &c->out_dir, "output directory", 0, 0},
+        {"threads", CLI_OPT_INT, &a->threads, "compute threads", 1, 256},
+        {"resume", CLI_OPT_FLAG, &a->resume, "continue from OUT/state.safetensors", 0, 0},
+        {"limit-train", CLI_OPT_INT, &c->limit_train, "use only N training images (0 = all)", 0, 1e9},
+        {"limit-val", CLI_OPT_INT, &c->limit_val, "use only N validation images (0 = all)", 0, 1e9},
         {NULL, 0, NULL, NULL, 0, 0}};
+    memcpy(o, t, sizeof t);
+}
+
+static void train_args_defaults(train_args *a)
+{
+    memset(a, 0, sizeof *a);
+    cz_train_defaults(&a->cfg);
+    a->arch = "unet";
+    a->head = "reg";
+    a->optim = "adam";
+    a->sched = "const";
+    a->aug = "flip";
+    a->split_name = "seeded";
+    a->data = cz_data_default_dir();
+    a->lr = a->cfg.optim.lr;
+    a->momentum = 0.9;
+    a->threads = 2;
+}
+
+int train_option_type(const char *name)
+{
+    train_args a;
+    cli_opt o[TRAIN_N_OPTS];
+    train_args_defaults(&a);
+    train_opts(&a, o);
+    for (int i = 0; o[i].name; i++)
+        if (strcmp(o[i].name, name) == 0)
+            return (int)o[i].type;
+    return -1;
+}
+
+/* Parse and check a train command line; 0, CLI_HELP_SHOWN or CLI_EXIT_USAGE. */
+static int train_args_parse(int argc, char **argv, train_args *a)
+{
+    cli_opt opts[TRAIN_N_OPTS];
+    train_args_defaults(a);
+    train_opts(a, opts);
     const char *pos[1];
     int npos;
     int rc = cli_parse("train", "[options]",
                        "Train a colourisation network from scratch. Writes OUT/best.safetensors\n"
                        "(lowest validation chroma MSE), OUT/last.safetensors, OUT/log.jsonl and\n"
-                       "OUT/state.safetensors (for --resume); Ctrl-C saves the state and stops.",
+                       "OUT/state.safetensors (for --resume); Ctrl-C saves the state and stops.\n"
+                       "Exit status: 0 done, 1 failure, 2 usage, 3 the loss diverged, 130 interrupted.",
                        opts, argc, argv, pos, 0, &npos);
     if (rc)
-        return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
-    if (cz_arch_parse(arch, &cfg.arch) || cz_head_parse(head, &cfg.head) ||
-        cz_optim_kind_parse(optim, &cfg.optim.kind) || cz_schedule_parse(sched, &cfg.schedule) ||
-        cz_split_parse(split_name, &cfg.split)) {
+        return rc;
+    cz_train_config *c = &a->cfg;
+    if (cz_arch_parse(a->arch, &c->arch) || cz_head_parse(a->head, &c->head) ||
+        cz_optim_kind_parse(a->optim, &c->optim.kind) || cz_schedule_parse(a->sched, &c->schedule) ||
+        cz_split_parse(a->split_name, &c->split)) {
         cli_error("train", "%s", cz_last_error());
         return CLI_EXIT_USAGE;
     }
-    if (strcmp(aug, "none") == 0) {
-        cfg.flip = cfg.crop = 0;
-    } else if (strcmp(aug, "flip") == 0) {
-        cfg.flip = 1;
-        cfg.crop = 0;
-    } else if (strcmp(aug, "flip+crop") == 0) {
-        cfg.flip = cfg.crop = 1;
+    if (strcmp(a->aug, "none") == 0) {
+        c->flip = c->crop = 0;
+    } else if (strcmp(a->aug, "flip") == 0) {
+        c->flip = 1;
+        c->crop = 0;
+    } else if (strcmp(a->aug, "flip+crop") == 0) {
+        c->flip = c->crop = 1;
     } else {
-        cli_error("train", "unknown augmentation '%s' (use none, flip or flip+crop)", aug);
+        cli_error("train", "unknown augmentation '%s' (use none, flip or flip+crop)", a->aug);
         return CLI_EXIT_USAGE;
     }
-    cfg.optim.lr = lr;
-    cfg.optim.weight_decay = wd;
-    cfg.optim.momentum = momentum;
-    cfg.optim.nesterov = nesterov;
-    cfg.warmup = warmup;
-    cfg.seed = (uint64_t)seed;
-    cfg.split_seed = (uint64_t)split_seed;
-    cfg.resume = resume;
+    c->optim.lr = a->lr;
+    c->optim.weight_decay = a->wd;
+    c->optim.momentum = a->momentum;
+    c->optim.nesterov = a->nesterov;
+    c->warmup = a->warmup;
+    c->seed = (uint64_t)a->seed;
+    c->split_seed = (uint64_t)a->split_seed;
+    c->resume = a->resume;
+    return 0;
+}
+
+int train_args_check(int argc, char **argv)
+{
+    train_args a;
+    return train_args_parse(argc, argv, &a);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_args a;
+    int rc = train_args_parse(argc, argv, &a);
+    if (rc)
+        return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    cz_train_config cfg = a.cfg;
+    const char *arch = a.arch, *head = a.head, *optim = a.optim, *sched = a.sched, *aug = a.aug;
+    const char *split_name = a.split_name, *data = a.data;
+    const double lr = a.lr, wd = a.wd;
+    const int seed = a.seed, threads = a.threads, resume = a.resume;
     cfg.stop = &stop_requested;
     cz_backend_set_threads(threads);
 
@@ -133,7 +197,7 @@ int cmd_train(int argc, char **argv)
     cz_dataset_free(&ds);
     if (st) {
         cli_error("train", "%s", cz_last_error());
-        return CLI_EXIT_FAIL;
+        return st == CZ_ERR_NUMERIC ? CLI_EXIT_DIVERGED : CLI_EXIT_FAIL;
     }
     if (res.interrupted)
         return 130;

@@ -14,6 +14,7 @@ static const struct {
     {"eval", cmd_eval, "evaluate a model on the test or validation split"},
     {"run", cmd_run, "colourise your own PNG/JPEG pictures"},
     {"bench", cmd_bench, "measure training and inference throughput"},
+    {"study", cmd_study, "run, follow and report a plan of trainings"},
 };
 
 static void usage(FILE *fp)

@@ -1,0 +1,448 @@
+/* The study runner: every run is a worker process that trains with
+ * `colorize train` (resuming from its state), evaluates the best checkpoint
+ * on the test split with `colorize eval`, and appends its summary line.
+ * Workers and their children die with the runner (a SIGKILL loses at most
+ * the epoch in progress); SIGINT/SIGTERM make every training save its state. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "model.h"
+#include "study.h"
+#include "util.h"
+
+static volatile sig_atomic_t stop_flag;
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void set_handlers(void (*fn)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Run SELF with argv (argv[0] is the subcommand), output appended to log.
+ * Returns the exit status (128 + signal if killed, -1 if it could not start). */
+static int spawn(const char *self, char **argv, int argc, const char *log)
+{
+    char **full = calloc((size_t)argc + 2, sizeof *full);
+    if (!full)
+        return -1;
+    full[0] = (char *)"colorize";
+    memcpy(full + 1, argv, (size_t)argc * sizeof *argv);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        free(full);
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        signal(SIGINT, SIG_IGN); /* the worker forwards SIGTERM: one signal, one state save */
+        signal(SIGTERM, SIG_DFL);
+        int fd = open(log, O_WRONLY | O_APPEND | O_CREAT, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(self, full);
+        fprintf(stderr, "colorize study: cannot run %s (%s)\n", self, strerror(errno));
+        _exit(127);
+    }
+    free(full);
+    int status = 0, forwarded = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, 0);
+        if (w == pid)
+            break;
+        if (w < 0 && errno == EINTR) {
+            if (stop_flag && !forwarded) {
+                kill(pid, SIGTERM);
+                forwarded = 1;
+            }
+            continue;
+        }
+        return -1;
+    }
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+static int push(char ***argv, int *argc, const char *a, const char *b)
+{
+    char **g = realloc(*argv, (size_t)(*argc + 3) * sizeof *g);
+    if (!g)
+        return -1;
+    *argv = g;
+    g[(*argc)++] = strdup(a);
+    if (b)
+        g[(*argc)++] = strdup(b);
+    return g[*argc - 1] ? 0 : -1;
+}
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static int write_run_json(const study_run *r, const char *dir, const study_exec_opts *o)
+{
+    char path[4400], tmp[4400];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    snprintf(tmp, sizeof tmp, "%s/run.json.tmp", dir);
+    char **argv;
+    int argc;
+    if (study_train_argv(r, dir, &argv, &argc))
+        return -1;
+    char cmd[4096] = "colorize";
+    for (int i = 0; i < argc; i++) {
+        strncat(cmd, " ", sizeof cmd - strlen(cmd) - 1);
+        strncat(cmd, argv[i], sizeof cmd - strlen(cmd) - 1);
+    }
+    study_argv_free(argv, argc);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    json_t *j = json_pack("{s:s, s:O, s:s, s:s, s:s, s:I}", "name", r->name, "config", r->config, "command", cmd,
+                          "commit", o->commit ? o->commit : "unknown", "host", host, "started",
+                          (json_int_t)time(NULL));
+    int rc = j && json_dump_file(j, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) == 0 && rename(tmp, path) == 0
+                 ? 0
+                 : -1;
+    json_decref(j);
+    return rc;
+}
+
+/* Parameters and forward MFLOP per image, from the network's graph. */
+static void add_size(json_t *line, const study_run *r)
+{
+    cz_arch arch;
+    cz_head head;
+    json_t *a = json_object_get(r->config, "arch"), *h = json_object_get(r->config, "head"),
+           *w = json_object_get(r->config, "width");
+    if (cz_arch_parse(a ? json_string_value(a) : "unet", &arch) ||
+        cz_head_parse(h ? json_string_value(h) : "reg", &head))
+        return;
+    cz_model m;
+    if (cz_model_init(&m, arch, head, w ? (int)json_integer_value(w) : 32, 32, 0))
+        return;
+    json_object_set_new(line, "params", json_integer((json_int_t)cz_graph_param_count(&m.graph)));
+    json_object_set_new(line, "mflop", json_real(cz_graph_flops(&m.graph) / 1e6));
+    cz_model_free(&m);
+}
+
+static int append_line(const study_run *r, const char *dir, const char *status, const study_exec_opts *o,
+                       const char *commit, int imported)
+{
+    json_t *line = study_summary_compose(r, dir, status, commit);
+    if (!line)
+        return -1;
+    add_size(line, r);
+    if (imported)
+        json_array_append_new(json_object_get(line, "tags"), json_string("imported"));
+    char summary[4200];
+    snprintf(summary, sizeof summary, "%s/summary.jsonl", o->out_dir);
+    int rc = study_summary_append(summary, line);
+    json_decref(line);
+    return rc;
+}
+
+static const char *opt_text(const study_run *r, const char *key, char *buf, size_t n)
+{
+    json_t *v = json_object_get(r->config, key);
+    if (!v)
+        return NULL;
+    if (json_is_string(v))
+        return json_string_value(v);
+    snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+    return buf;
+}
+
+/* One run, start to summary line, in a worker process. Exit codes: 0 done or
+ * diverged (recorded), 1 failed, 4 another runner holds it, 130 stopped. */
+static int worker(const study_run *r, const study_exec_opts *o)
+{
+    char dir[4300], path[4400], log[4400];
+    snprintf(dir, sizeof dir, "%s/runs/%s", o->out_dir, r->name);
+    if (cz_mkdirs(dir)) {
+        fprintf(stderr, "colorize study: %s: %s\n", dir, cz_last_error());
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    int lock = open(path, O_RDWR | O_CREAT, 0644);
+    if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0)
+        return 4;
+    if (write_run_json(r, dir, o)) {
+        fprintf(stderr, "colorize study: %s/run.json: cannot write\n", dir);
+        return 1;
+    }
+    char **argv = NULL;
+    int argc = 0;
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", o->threads);
+    if (study_train_argv(r, dir, &argv, &argc) || push(&argv, &argc, "--data", o->data) ||
+        push(&argv, &argc, "--threads", threads))
+        return 1;
+    snprintf(path, sizeof path, "%s/state.safetensors", dir);
+    if (file_exists(path) && push(&argv, &argc, "--resume", NULL))
+        return 1;
+    snprintf(log, sizeof log, "%s/train.log", dir);
+    int rc = spawn(o->self, argv, argc, log);
+    study_argv_free(argv, argc);
+    if (stop_flag || rc == 130 || rc == 128 + SIGTERM || rc == 128 + SIGINT)
+        return 130;
+    if (rc == CLI_EXIT_DIVERGED)
+        return append_line(r, dir, "diverged", o, o->commit, 0) ? 1 : 0;
+    if (rc != 0) {
+        fprintf(stderr, "colorize study: %s: training failed (exit %d); see %s\n", r->name, rc, log);
+        return 1;
+    }
+    /* Test split, best checkpoint: mean decoding, and annealed and mode for cls. */
+    json_t *h = json_object_get(r->config, "head");
+    const int cls = h && strcmp(json_string_value(h), "cls") == 0;
+    static const char *const decodes[] = {"mean", "annealed", "mode"};
+    snprintf(log, sizeof log, "%s/eval.log", dir);
+    for (int d = 0; d < (cls ? 3 : 1); d++) {
+        char model[4400], json[4400], limit[16], b1[32], b2[32];
+        snprintf(model, sizeof model, "%s/best.safetensors", dir);
+        snprintf(json, sizeof json, "%s/test_%s.json", dir, decodes[d]);
+        snprintf(limit, sizeof limit, "%d", o->eval_limit);
+        argv = NULL;
+        argc = 0;
+        const char *split = opt_text(r, "split", b1, sizeof b1), *sseed = opt_text(r, "split-seed", b2, sizeof b2);
+        if (push(&argv, &argc, "eval", NULL) || push(&argv, &argc, "--model", model) ||
+            push(&argv, &argc, "--split", "test") || push(&argv, &argc, "--decode", decodes[d]) ||
+            push(&argv, &argc, "--json", json) || push(&argv, &argc, "--data", o->data) ||
+            push(&argv, &argc, "--threads", threads) ||
+            (split && push(&argv, &argc, "--protocol", split)) ||
+            (sseed && push(&argv, &argc, "--split-seed", sseed)) ||
+            (o->eval_limit && push(&argv, &argc, "--limit", limit)))
+            return 1;
+        rc = spawn(o->self, argv, argc, log);
+        study_argv_free(argv, argc);
+        if (stop_flag)
+            return 130;
+        if (rc != 0) {
+            fprintf(stderr, "colorize study: %s: evaluation failed (exit %d); see %s\n", r->name, rc, log);
+            return 1;
+        }
+    }
+    return append_line(r, dir, "done", o, o->commit, 0) ? 1 : 0;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    FILE *a = fopen(from, "rb");
+    if (!a)
+        return -1;
+    char tmp[4400];
+    snprintf(tmp, sizeof tmp, "%s.tmp", to);
+    FILE *b = fopen(tmp, "wb");
+    int rc = b ? 0 : -1;
+    char buf[65536];
+    size_t n;
+    while (!rc && (n = fread(buf, 1, sizeof buf, a)) > 0)
+        if (fwrite(buf, 1, n, b) != n)
+            rc = -1;
+    if (ferror(a))
+        rc = -1;
+    fclose(a);
+    if (b && fclose(b))
+        rc = -1;
+    if (!rc && rename(tmp, to))
+        rc = -1;
+    return rc;
+}
+
+/* An earlier training of the same configuration: copy its log and test
+ * JSONs into the run's folder and record it. */
+static int import_run(const study_plan *p, const study_run *r, const study_exec_opts *o)
+{
+    char dir[4300], from[8400], to[4400];
+    snprintf(dir, sizeof dir, "%s/runs/%s", o->out_dir, r->name);
+    if (cz_mkdirs(dir))
+        return -1;
+    json_t *log = json_object_get(r->import, "log"), *test = json_object_get(r->import, "test");
+    snprintf(from, sizeof from, "%s/%s", p->dir, json_string_value(log));
+    snprintf(to, sizeof to, "%s/log.jsonl", dir);
+    if (copy_file(from, to)) {
+        fprintf(stderr, "colorize study: %s: cannot import %s\n", r->name, from);
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(test, key, v) {
+        snprintf(from, sizeof from, "%s/%s", p->dir, json_string_value(v));
+        snprintf(to, sizeof to, "%s/test_%s.json", dir, key);
+        if (!json_is_string(v) || copy_file(from, to)) {
+            fprintf(stderr, "colorize study: %s: cannot import %s\n", r->name, from);
+            return -1;
+        }
+    }
+    json_t *c = json_object_get(r->import, "commit");
+    return append_line(r, dir, "done", o, json_is_string(c) ? json_string_value(c) : "imported", 1);
+}
+
+static void fmt_duration(double s, char *buf, size_t n)
+{
+    if (s < 90)
+        snprintf(buf, n, "%.0f s", s);
+    else if (s < 3600)
+        snprintf(buf, n, "%.0f min", s / 60);
+    else
+        snprintf(buf, n, "%.1f h", s / 3600);
+}
+
+int study_exec(const study_plan *p, const study_exec_opts *o)
+{
+    char summary[4200], runs[4200];
+    snprintf(summary, sizeof summary, "%s/summary.jsonl", o->out_dir);
+    snprintf(runs, sizeof runs, "%s/runs", o->out_dir);
+    if (cz_mkdirs(runs)) {
+        fprintf(stderr, "colorize study: %s\n", cz_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    if (study_summary_repair(summary)) {
+        fprintf(stderr, "colorize study: %s: cannot repair the summary\n", summary);
+        return CLI_EXIT_FAIL;
+    }
+    const char *files[] = {summary};
+    json_t *done = study_summary_read(files, 1);
+    if (!done)
+        return CLI_EXIT_FAIL;
+    int *todo = malloc(sizeof(int) * (size_t)(p->nruns + 1));
+    pid_t *pids = calloc((size_t)o->jobs, sizeof *pids);
+    int *slot_run = calloc((size_t)o->jobs, sizeof *slot_run);
+    if (!todo || !pids || !slot_run) {
+        free(todo);
+        free(pids);
+        free(slot_run);
+        json_decref(done);
+        return CLI_EXIT_FAIL;
+    }
+    int ntodo = 0, failed = 0, in_shard = 0, finished = 0;
+    for (int i = 0; i < p->nruns; i++) {
+        if (!study_in_shard(i, o->shard_k, o->shard_n))
+            continue;
+        in_shard++;
+        const study_run *r = &p->runs[i];
+        if (json_object_get(done, r->name))
+            continue;
+        if (r->import) {
+            if (import_run(p, r, o))
+                failed++;
+            else
+                fprintf(stderr, "colorize study: %s imported from earlier trainings\n", r->name);
+            continue;
+        }
+        todo[ntodo++] = i;
+    }
+    int already = in_shard - ntodo - failed;
+    fprintf(stderr, "colorize study: %s: %d runs in %s%s, %d done, %d to run; %d job(s) x %d thread(s)\n",
+            p->path, in_shard, o->shard_n > 1 ? "this shard" : "the plan", "", already, ntodo, o->jobs,
+            o->threads);
+    set_handlers(on_stop);
+    int next = 0, active = 0, started = 0;
+    const double t0 = cz_now();
+    double *t_start = calloc((size_t)o->jobs, sizeof *t_start);
+    while ((next < ntodo && !stop_flag && (!o->max_runs || started < o->max_runs)) || active > 0) {
+        while (active < o->jobs && next < ntodo && !stop_flag && (!o->max_runs || started < o->max_runs)) {
+            int s = 0;
+            while (pids[s])
+                s++;
+            const study_run *r = &p->runs[todo[next]];
+            fflush(NULL);
+            pid_t parent = getpid();
+            pid_t pid = fork();
+            if (pid < 0) {
+                fprintf(stderr, "colorize study: cannot start a worker (%s)\n", strerror(errno));
+                stop_flag = 1;
+                break;
+            }
+            if (pid == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() != parent)
+                    _exit(130);
+                _exit(worker(r, o));
+            }
+            pids[s] = pid;
+            slot_run[s] = todo[next];
+            t_start[s] = cz_now();
+            next++;
+            active++;
+            started++;
+            fprintf(stderr, "colorize study: [%d/%d] started %s\n", already + finished + active, in_shard,
+                    r->name);
+        }
+        int status;
+        pid_t w = waitpid(-1, &status, 0);
+        if (w < 0) {
+            if (errno == EINTR) {
+                if (stop_flag)
+                    for (int s = 0; s < o->jobs; s++)
+                        if (pids[s])
+                            kill(pids[s], SIGTERM);
+                continue;
+            }
+            break;
+        }
+        for (int s = 0; s < o->jobs; s++) {
+            if (pids[s] != w)
+                continue;
+            pids[s] = 0;
+            active--;
+            const study_run *r = &p->runs[slot_run[s]];
+            int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            char took[32], eta[32];
+            fmt_duration(cz_now() - t_start[s], took, sizeof took);
+            if (code == 0) {
+                finished++;
+                double per_run = (cz_now() - t0) / finished;
+                int left = ntodo - finished - failed;
+                fmt_duration(per_run * left / (o->jobs < left ? o->jobs : (left ? left : 1)), eta, sizeof eta);
+                fprintf(stderr, "colorize study: [%d/%d] finished %s in %s; %d to go, ETA %s\n",
+                        already + finished, in_shard, r->name, took, left, left ? eta : "-");
+            } else if (code == 4) {
+                fprintf(stderr, "colorize study: %s is being run by another runner; skipped\n", r->name);
+            } else if (code == 130) {
+                fprintf(stderr, "colorize study: %s stopped after %s; its state is saved (run again to resume)\n",
+                        r->name, took);
+            } else {
+                failed++;
+                fprintf(stderr, "colorize study: %s FAILED (exit %d) after %s; see %s/runs/%s/train.log\n",
+                        r->name, code, took, o->out_dir, r->name);
+            }
+        }
+    }
+    free(t_start);
+    free(todo);
+    free(pids);
+    free(slot_run);
+    json_decref(done);
+    if (stop_flag) {
+        fprintf(stderr, "colorize study: stopped; run the same command again to resume\n");
+        return 130;
+    }
+    fprintf(stderr, "colorize study: %d run(s) finished this time, %d failed\n", finished, failed);
+    return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
