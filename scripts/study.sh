@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The study as a long background job, from a pinned build of one commit.
+#
+#   scripts/study.sh start [COMMIT]   build COMMIT (default HEAD) in its own tree and
+#                                     run the plan in the background (resumes)
+#   scripts/study.sh stop             SIGTERM: every training saves its state
+#   scripts/study.sh status           done / running / to do, with an ETA
+#   scripts/study.sh publish          copy the summary, logs and test JSONs (no
+#                                     model files) into docs/study/ and redo the report
+#
+# Environment: STUDY_PLAN (studies/seed.json), STUDY_DIR (runs outside the
+# checkout, so a fresh clone resumes them: /var/tmp/colorize-study), STUDY_SRC
+# (the pinned tree: /var/tmp/colorize-study-src), COLORIZE_DATA, STUDY_JOBS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+plan=${STUDY_PLAN:-studies/seed.json}
+dir=${STUDY_DIR:-/var/tmp/colorize-study}
+src=${STUDY_SRC:-/var/tmp/colorize-study-src}
+data=${COLORIZE_DATA:-$repo/data/cifar-10-batches-bin}
+pub=docs/study
+bin=$src/build/colorize
+
+seed_from_docs() {
+  # A new machine: the committed results count as done, so nothing reruns.
+  mkdir -p "$dir/runs"
+  if [ -f "$pub/summary.jsonl" ]; then
+    touch "$dir/summary.jsonl"
+    while IFS= read -r line; do
+      name=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["name"])' "$line")
+      grep -q "\"name\":\"$name\"" "$dir/summary.jsonl" || printf '%s\n' "$line" >>"$dir/summary.jsonl"
+      if [ -d "$pub/runs/$name" ] && [ ! -d "$dir/runs/$name" ]; then cp -r "$pub/runs/$name" "$dir/runs/"; fi
+    done <"$pub/summary.jsonl"
+  fi
+}
+
+case "${1:-}" in
+start)
+  commit=$(git rev-parse "${2:-HEAD}")
+  if pgrep -f "colorize study run" >/dev/null; then echo "study: already running"; exit 1; fi
+  [ -d "$data" ] || { echo "study: no CIFAR-10 at $data (run: build/colorize data fetch)"; exit 1; }
+  # A fresh pinned tree each start: the checkout it came from may be a new clone.
+  rm -rf "$src"
+  git worktree prune
+  git worktree add -q --detach "$src" "$commit"
+  cmake -S "$src" -B "$src/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$src/build" -j "$(nproc)" --target colorize_cli >/dev/null
+  seed_from_docs
+  echo "study: commit $commit, plan $plan, runs in $dir; log $dir/study.log"
+  setsid nohup nice -n 10 "$bin" study run "$src/$plan" --out "$dir" --data "$data" \
+    ${STUDY_JOBS:+--jobs $STUDY_JOBS} >>"$dir/study.log" 2>&1 </dev/null &
+  ;;
+stop)
+  pkill -TERM -f "colorize study run" && echo "study: stopping (states are saved)" || echo "study: not running"
+  ;;
+status)
+  "$bin" study status "$src/$plan" --out "$dir"
+  ;;
+publish)
+  mkdir -p "$pub/runs"
+  cp "$dir/summary.jsonl" "$pub/summary.jsonl"
+  for d in "$dir"/runs/*/; do
+    name=$(basename "$d")
+    grep -q "\"name\":\"$name\"" "$dir/summary.jsonl" || continue
+    mkdir -p "$pub/runs/$name"
+    for f in log.jsonl run.json test_mean.json test_annealed.json test_mode.json; do
+      [ -f "$d/$f" ] && cp "$d/$f" "$pub/runs/$name/"
+    done
+  done
+  "$bin" study report "$plan" --out "$pub" --doc docs/STUDY.md
+  echo "study: published $(wc -l <"$pub/summary.jsonl") run(s) into $pub and docs/STUDY.md"
+  ;;
+*)
+  sed -n '2,15p' "$0"
+  exit 2
+  ;;
+esac
