@@ -21,10 +21,10 @@ static const char *study_about =
     "list several networks), one-factor sweeps {option, values[, arch, with]}, seeds\n"
     "of the base recipe, extra runs and imports of earlier trainings. Each run gets a\n"
     "readable folder name ending in a hash of its whole configuration, so an edited\n"
-    "plan never reuses a run of another configuration. See docs/STUDY.md.\n\n"
+    "plan never reuses a run of another configuration. See docs/study/README.md.\n\n"
     "  colorize study run PLAN --out DIR [--jobs J] [--shard K/N]\n"
     "  colorize study status PLAN --out DIR [--merge FILE,...]\n"
-    "  colorize study list PLAN [--out DIR] [--json]\n"
+    "  colorize study list PLAN [--out DIR] [--json] [--shard K/N]\n"
     "  colorize study report PLAN --out DIR --doc FILE [--merge FILE,...]";
 
 static int nproc(void)
@@ -49,9 +49,11 @@ static json_t *read_summaries(const char *out, const char *merge)
     return s;
 }
 
-static int cmd_study_list(const study_plan *p, const char *out, int as_json)
+static int cmd_study_list(const study_plan *p, const char *out, int as_json, int k, int n)
 {
     for (int i = 0; i < p->nruns; i++) {
+        if (!study_in_shard(i, k, n))
+            continue;
         const study_run *r = &p->runs[i];
         char dir[4400];
         snprintf(dir, sizeof dir, "%s/runs/%s", out ? out : "runs/study", r->name);
@@ -222,9 +224,15 @@ static int cmd_study_report(const study_plan *p, const char *out, const char *me
                         "that holds it)\n");
         goto out;
     }
+    /* Debian's python3 has Debian's matplotlib; a python3 earlier on PATH
+     * (a pyenv, a venv) may not. */
+    const char *py = getenv("COLORIZE_PYTHON");
+    if (!py)
+        py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+    fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        execlp("python3", "python3", tool, "--input", in_path, "--doc", doc, "--img", img, (char *)NULL);
+        execlp(py, py, tool, "--input", in_path, "--doc", doc, "--img", img, (char *)NULL);
         fprintf(stderr, "colorize study: cannot run python3 (%s); install python3 and python3-matplotlib\n",
                 strerror(errno));
         _exit(127);
@@ -299,7 +307,7 @@ int cmd_study(int argc, char **argv)
     if ((rc = study_plan_load(pos[1], &plan)))
         return rc;
     if (is_list) {
-        rc = cmd_study_list(&plan, out, as_json);
+        rc = cmd_study_list(&plan, out, as_json, eo.shard_k, eo.shard_n);
     } else if (is_status) {
         rc = cmd_study_status(&plan, out, merge, jobs ? jobs : nproc());
     } else if (is_report) {

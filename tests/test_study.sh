@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# colorize study end to end: bad plans are refused (exit 2, naming the key),
+# shards cover every run exactly once, and a tiny plan killed with SIGKILL
+# mid-run resumes to one summary line per run and a written report.
+set -uo pipefail
+bin=${COLORIZE_BIN:?}
+src=${COLORIZE_SOURCE_DIR:?}
+plans=$src/tests/study
+fails=0 passes=0
+ok() { passes=$((passes + 1)); }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+tmp=$(mktemp -d)
+trap 'pkill -9 -f "study run $plans/tiny.json --out $tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+
+# 1. Refusals: exit 2, before anything runs, with the key and the reason.
+check_refusal() { # plan expected-text
+  out=$("$bin" study run "$plans/$1" --out "$tmp/refused" 2>&1); rc=$?
+  if [ $rc -ne 2 ]; then bad "$1: exit $rc, expected 2 ($out)"; return; fi
+  if ! grep -qF -- "$2" <<<"$out"; then bad "$1: message lacks '$2': $out"; return; fi
+  [ -e "$tmp/refused" ] && { bad "$1: created the study folder"; return; }
+  ok
+}
+check_refusal bad_unknown_option.json "base.colour: unknown option 'colour'"
+check_refusal bad_value.json "unknown augmentation 'sideways'"
+check_refusal bad_value.json "sweeps[0].values[0]"
+check_refusal bad_type.json "base.width: expects a whole number"
+check_refusal bad_duplicate_name.json "extra[1]: duplicate run name 'mine'"
+check_refusal bad_unknown_key.json "sweep: unknown plan key"
+check_refusal bad_runner_option.json "base.threads: 'threads' is set by"
+check_refusal bad_range.json "--epochs 0 is out of range"
+check_refusal bad_duplicate_key.json "duplicate object key"
+
+# 2. Shards: for N = 1..5 the K/N slices of the seed plan cover every run once.
+all=$("$bin" study list "$src/studies/seed.json" --json | sort)
+n_all=$(wc -l <<<"$all")
+[ "$n_all" -ge 40 ] && ok || bad "seed plan lists $n_all runs"
+[ "$(wc -l < <(sort -u <<<"$all"))" -eq "$n_all" ] && ok || bad "seed plan has repeated runs"
+for n in 1 2 3 4 5; do
+  union=$(for k in $(seq 1 $n); do "$bin" study list "$src/studies/seed.json" --json --shard $k/$n; done | sort)
+  [ "$union" = "$all" ] && ok || bad "shards of $n do not cover the plan exactly once"
+done
+"$bin" study list "$src/studies/seed.json" --shard 3/2 >/dev/null 2>&1
+[ $? -eq 2 ] && ok || bad "--shard 3/2 accepted"
+
+# 3. A tiny plan, killed with SIGKILL in the middle of a run, then resumed.
+# The data: 600 CIFAR-format records of smooth coloured patterns, made here.
+python3 - "$tmp/tiny.bin" <<'PY'
+import math, random, sys
+rnd = random.Random(7)
+with open(sys.argv[1], "wb") as f:
+    for n in range(600):
+        label = n % 10
+        a, b, c = (rnd.uniform(0, 6.3) for _ in range(3))
+        px = bytearray([label])
+        for ch in range(3):
+            for y in range(32):
+                for x in range(32):
+                    v = 0.5 + 0.45 * math.sin(a + ch * b + 0.2 * x * math.cos(c) + 0.2 * y * math.sin(c))
+                    px.append(int(255 * v))
+        f.write(px)
+PY
+out=$tmp/study
+run() { "$bin" study run "$plans/tiny.json" --out "$out" --data "$tmp/tiny.bin" --eval-limit 100 "$@"; }
+"$bin" study run "$plans/tiny.json" --out "$out" --data "$tmp/tiny.bin" --eval-limit 100 --jobs 2 --threads 2 \
+  >"$tmp/log1" 2>&1 &
+runner=$!
+for _ in $(seq 1 600); do # until a run has finished its first epoch, at most 60 s
+  compgen -G "$out/runs/*/log.jsonl" >/dev/null && break
+  sleep 0.1
+done
+kill -9 $runner; wait $runner 2>/dev/null
+sleep 0.5
+if pgrep -af "train .*--out $out/runs" >&2; then bad "trainings outlived the killed runner"; fi
+lines_before=$(cat "$out/summary.jsonl" 2>/dev/null | wc -l)
+[ "$lines_before" -lt 3 ] && ok || bad "the kill came too late to test a resume ($lines_before lines)"
+run --jobs 2 --threads 2 >"$tmp/log2" 2>&1
+rc=$?
+[ $rc -eq 0 ] && ok || { bad "resumed run exit $rc"; cat "$tmp/log2"; }
+names=$(python3 -c 'import json,sys; [print(json.loads(l)["name"]) for l in open(sys.argv[1])]' "$out/summary.jsonl")
+[ "$(wc -l <<<"$names")" -eq 3 ] && [ "$(sort -u <<<"$names" | wc -l)" -eq 3 ] && ok ||
+  bad "summary.jsonl should hold each of 3 runs once: $names"
+grep -q '"test_chroma_mse"' "$out/summary.jsonl" && grep -q '"test_mode_chroma_mse"' "$out/summary.jsonl" && ok ||
+  bad "summary lines lack test metrics"
+# Done means done: a third start trains nothing.
+run >"$tmp/log3" 2>&1
+grep -q "3 done, 0 to run" "$tmp/log3" && ok || bad "a finished study started again: $(cat "$tmp/log3")"
+st=$("$bin" study status "$plans/tiny.json" --out "$out")
+grep -q "3 done, 0 diverged, 0 running, 0 paused, 0 to do" <<<"$st" && ok || bad "status: $st"
+if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+  "$bin" study report "$plans/tiny.json" --out "$out" --doc "$tmp/doc/STUDY.md" >/dev/null 2>&1 &&
+    grep -q "## Learning rate" "$tmp/doc/STUDY.md" && [ -s "$tmp/doc/study/img/lr_test_mse.png" ] && ok ||
+    bad "report not written"
+else
+  echo "note: python3-matplotlib missing, report not checked"
+fi
+echo "test_study: $passes passed, $fails failed"
+[ $fails -eq 0 ]

@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Write a study's Markdown report and its plots (matplotlib).
+
+Called by `colorize study report`, which passes the plan's runs with their
+summary lines as one JSON file:
+
+    python3 tools/study_report.py --input RUNS.json --doc docs/STUDY.md --img docs/study/img
+
+A section per factor: a table (test chroma MSE, mean +- sd where seeds exist,
+best validation epoch, colourfulness against the truth's, train minutes) and
+two plots (test MSE against the factor's value per network; validation
+curves). Findings written by hand are read from findings.md beside the
+summary (the study folder) and placed after the tables they discuss.
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+FACTOR_TITLES = {
+    "seed": "Seeds of the base recipe (the noise)",
+    "lr": "Learning rate",
+    "schedule": "Learning-rate schedule",
+    "aug": "Augmentation",
+    "batch": "Batch size (learning rate kept)",
+    "width": "Width",
+    "long": "30 epochs with the cosine schedule",
+}
+
+
+def fmt(x, digits=6):
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def mean_sd(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None, None
+    return statistics.mean(xs), (statistics.stdev(xs) if len(xs) > 1 else None)
+
+
+def cell_key(run):
+    c = run["config"]
+    return (c.get("arch"), c.get("head"))
+
+
+def read_log(out, name):
+    path = os.path.join(out, "runs", name, "log.jsonl")
+    rows = []
+    try:
+        with open(path) as f:
+            for line in f:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+    except OSError:
+        pass
+    return rows
+
+
+def base_runs(runs, arch, head):
+    """Base recipe runs of one network/head, every seed."""
+    return [r for r in runs if cell_key(r) == (arch, head) and r["factor"] in ("base", "seed")]
+
+
+def summary_of(run):
+    s = run.get("summary")
+    return s if s and s.get("status") == "done" else None
+
+
+def stat_row(rs):
+    """Mean +- sd of the finished runs' test MSE, and their other columns."""
+    done = [summary_of(r) for r in rs if summary_of(r)]
+    m, sd = mean_sd([s.get("test_chroma_mse") for s in done])
+    epochs = [s.get("best_epoch") for s in done]
+    colour = mean_sd([s.get("test_colorfulness_pred") for s in done])[0]
+    truth = mean_sd([s.get("test_colorfulness_true") for s in done])[0]
+    minutes = mean_sd([s.get("train_seconds", 0) / 60 for s in done])[0]
+    diverged = any((r.get("summary") or {}).get("status") == "diverged" for r in rs)
+    return {"n": len(done), "of": len(rs), "mean": m, "sd": sd, "epochs": epochs, "colour": colour,
+            "truth": truth, "minutes": minutes, "diverged": diverged}
+
+
+def mse_text(st):
+    if st["diverged"] and st["n"] == 0:
+        return "diverged"
+    if st["n"] == 0:
+        return "not run yet"
+    if st["sd"] is not None:
+        return f"{st['mean']:.6f} ± {st['sd']:.6f} (n={st['n']})"
+    return f"{st['mean']:.6f}"
+
+
+def factor_values(runs, factor):
+    vals = []
+    for r in runs:
+        if r["factor"] == factor and r["value"] not in vals:
+            vals.append(r["value"])
+    return vals
+
+
+def base_value(runs, factor):
+    """The base recipe's value of a one-option factor (None for objects)."""
+    for r in runs:
+        if r["factor"] == factor:
+            opt = None
+            if r["value"].startswith("{"):
+                return "base recipe"
+            for k, v in r["config"].items():
+                if fmt_value(v) == r["value"]:
+                    opt = k
+            for b in runs:
+                if b["factor"] == "base" and opt and opt in b["config"]:
+                    return fmt_value(b["config"][opt])
+    return "base"
+
+
+def fmt_value(v):
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def numeric(vals):
+    try:
+        return [float(v) for v in vals]
+    except ValueError:
+        return None
+
+
+def plot_factor(factor, rows, img_dir, runs, out):
+    """Test MSE against the value, one line per network/head; validation curves."""
+    files = []
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    cells = sorted({(a, h) for (a, h, _, _) in rows})
+    for arch, head in cells:
+        pts = [(v, st) for (a, h, v, st) in rows if (a, h) == (arch, head) and st["mean"] is not None]
+        if not pts:
+            continue
+        xs_text = [v for v, _ in pts]
+        xs = numeric(xs_text)
+        order = sorted(range(len(pts)), key=lambda i: xs[i]) if xs else range(len(pts))
+        x = [xs[i] if xs else xs_text[i] for i in order]
+        y = [pts[i][1]["mean"] for i in order]
+        e = [pts[i][1]["sd"] or 0 for i in order]
+        ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=f"{arch}/{head}")
+        if xs and factor in ("lr", "batch"):
+            ax.set_xscale("log")
+    ax.set_xlabel(factor)
+    ax.set_ylabel("test chroma MSE")
+    ax.set_title(FACTOR_TITLES.get(factor, factor))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = os.path.join(img_dir, f"{factor}_test_mse.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    files.append(path)
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for r in runs:
+        if r["factor"] != factor and not (r["factor"] == "base" and factor != "seed"):
+            continue
+        if r["factor"] == "base" and cell_key(r) not in cells:
+            continue
+        log = read_log(out, r["name"])
+        if not log:
+            continue
+        label = f"{r['config'].get('arch')}/{r['config'].get('head')} {r['value'] or 'base'}"
+        ax.plot([l["epoch"] for l in log], [l["val_chroma_mse"] for l in log], marker=".", label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation chroma MSE")
+    ax.set_title(f"Validation curves: {FACTOR_TITLES.get(factor, factor)}")
+    ax.grid(alpha=0.3)
+    if ax.lines:
+        ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    path = os.path.join(img_dir, f"{factor}_val_curves.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    files.append(path)
+    return files
+
+
+def row_text(arch, head, value, st, base=None):
+    delta = "–"
+    if base is not None and st["mean"] is not None and base["mean"]:
+        delta = f"{(st['mean'] / base['mean'] - 1) * 100:+.1f} %"
+    colour = "–" if st["colour"] is None else f"{st['colour']:.1f} ({st['truth']:.1f})"
+    epochs = ", ".join(str(e) for e in st["epochs"]) or "–"
+    minutes = "–" if st["minutes"] is None else f"{st['minutes']:.1f}"
+    return f"| {arch}/{head} | {value} | {mse_text(st)} | {delta} | {epochs} | {colour} | {minutes} |"
+
+
+HEADER = ["| network | value | test chroma MSE | vs base | best val epoch | colourfulness (truth) | train min |",
+          "|---|---|---|---|---|---|---|"]
+
+
+def seed_section(runs):
+    lines = [f"## {FACTOR_TITLES['seed']}", "",
+             "The base recipe with seeds 0, 1, 2 (initialisation, order and augmentation; the split stays "
+             "seed 0). The sd here is the yardstick for every other table.", ""] + HEADER
+    cells = []
+    for r in runs:
+        if r["factor"] == "seed" and cell_key(r) not in cells:
+            cells.append(cell_key(r))
+    for arch, head in cells:
+        rs = sorted(base_runs(runs, arch, head), key=lambda r: r["config"].get("seed", 0))
+        for r in rs:
+            lines.append(row_text(arch, head, f"seed {r['config'].get('seed', 0)}", stat_row([r])))
+        lines.append(row_text(arch, head, "**all seeds**", stat_row(rs)))
+    return lines + [""]
+
+
+def section(factor, runs, img_dir, doc_dir, out):
+    lines = [f"## {FACTOR_TITLES.get(factor, factor)}", ""] + HEADER
+    values = factor_values(runs, factor)
+    cells = []
+    for r in runs:
+        if r["factor"] == factor and cell_key(r) not in cells:
+            cells.append(cell_key(r))
+    bval = base_value(runs, factor)
+    rows = []
+    for arch, head in cells:
+        base = stat_row(base_runs(runs, arch, head))
+        lines.append(row_text(arch, head, f"{bval} (base)", base))
+        rows.append((arch, head, bval, base))
+        for v in values:
+            rs = [r for r in runs if r["factor"] == factor and r["value"] == v and cell_key(r) == (arch, head)]
+            if not rs:
+                continue
+            st = stat_row(rs)
+            lines.append(row_text(arch, head, v, st, base))
+            rows.append((arch, head, v, st))
+    lines.append("")
+    for path in plot_factor(factor, rows, img_dir, runs, out):
+        rel = os.path.relpath(path, doc_dir)
+        lines.append(f"![{os.path.basename(path)}]({rel})")
+    return lines + [""]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--input", required=True)
+    ap.add_argument("--doc", required=True)
+    ap.add_argument("--img", required=True)
+    args = ap.parse_args()
+    with open(args.input) as f:
+        data = json.load(f)
+    runs, out = data["runs"], data["out"]
+    os.makedirs(args.img, exist_ok=True)
+    doc_dir = os.path.dirname(os.path.abspath(args.doc))
+    done = sum(1 for r in runs if (r.get("summary") or {}).get("status") in ("done", "diverged"))
+    lines = ["# The study", "",
+             f"Generated by `colorize study report {data['plan']}` from `{out}/summary.jsonl`; "
+             "do not edit by hand (findings live in `findings.md` beside the summary).", ""]
+    if data.get("about"):
+        lines += [data["about"], ""]
+    lines += [f"**Progress: {done} of {len(runs)} runs finished.** Every figure is the test split's per-pixel "
+              "chroma MSE (SPEC §4) of the best-validation checkpoint, `mean` decoding for classification; "
+              "a difference means something only against the seed-to-seed spread in the first table.", ""]
+    findings = os.path.join(out, "findings.md")
+    factors = []
+    for r in runs:
+        if r["factor"] not in ("base", "extra") and r["factor"] not in factors:
+            factors.append(r["factor"])
+    factors.sort(key=lambda f: (f != "seed",))
+    for factor in factors:
+        lines += seed_section(runs) if factor == "seed" else section(factor, runs, args.img, doc_dir, out)
+    lines += ["## Findings", ""]
+    if os.path.exists(findings):
+        with open(findings) as f:
+            lines += [f.read().rstrip(), ""]
+    else:
+        lines += ["(Written once the runs are in.)", ""]
+    todo = [r["name"] for r in runs if not r.get("summary")]
+    if todo:
+        lines += ["## Not finished yet", "", ", ".join(f"`{n}`" for n in todo), ""]
+    tmp = args.doc + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("\n".join(lines))
+    os.replace(tmp, args.doc)
+    print(f"study report: {args.doc} ({done} of {len(runs)} runs), plots in {args.img}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
