@@ -14,7 +14,7 @@ rule (`mean`, `annealed:0.38`, `mode`).
 
     scripts/train_reference.sh          # resumable; trains, then runs colorize eval --json per run
     tools/results_table.py              # this table
-    tools/plot_runs.py curves|bars      # the two plots (SVG, no plotting library needed)
+    tools/plot_runs.py curves|bars      # the two plots (matplotlib)
 
 Training times are the epochs' training time summed, on this 2-core machine
 while other work (builds, tests, benchmarks) shared it at times; an undisturbed
@@ -28,13 +28,13 @@ MD
 tools/results_table.py runs/reference
 cat <<'MD'
 
-![validation chroma MSE per epoch](img/val_curves.svg)
+![validation chroma MSE per epoch](img/val_curves.png)
 
-![test chroma MSE per run](img/test_mse.svg)
+![test chroma MSE per run](img/test_mse.png)
 MD
 } > docs/results.md
-tools/plot_runs.py curves runs/reference docs/img/val_curves.svg
-tools/plot_runs.py bars runs/reference docs/img/test_mse.svg
+tools/plot_runs.py curves runs/reference docs/img/val_curves.png
+tools/plot_runs.py bars runs/reference docs/img/test_mse.png
 cat >> docs/results.md <<'MD'
 
 ## Observations
