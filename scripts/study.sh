@@ -67,7 +67,10 @@ publish)
       [ -f "$d/$f" ] && cp "$d/$f" "$pub/runs/$name/"
     done
   done
-  "$bin" study report "$plan" --out "$pub" --doc docs/STUDY.md
+  # The report comes from this checkout's tools and build, not the pinned one.
+  rbin=$repo/build/colorize
+  [ -x "$rbin" ] || rbin=$bin
+  COLORIZE_TOOLS=$repo/tools "$rbin" study report "$plan" --out "$pub" --doc docs/STUDY.md
   echo "study: published $(wc -l <"$pub/summary.jsonl") run(s) into $pub and docs/STUDY.md"
   ;;
 *)
