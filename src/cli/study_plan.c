@@ -225,8 +225,8 @@ static void name_run(study_run *r, json_t *base, const char *explicit_name)
     snprintf(r->name, sizeof r->name, "%s-%s", readable, r->hash);
 }
 
-/* Add a run (or merge its tags into an identical one already planned).
- * Returns the run's index or -1. */
+/* Add a run (or merge its tags into an identical one already planned);
+ * takes cfg over in every case. Returns the run's index or -1. */
 static int add_run(study_plan *p, const char *where, json_t *cfg, json_t *base, const char *factor,
                    const char *value, const char *tag, const char *explicit_name)
 {
@@ -234,41 +234,47 @@ static int add_run(study_plan *p, const char *where, json_t *cfg, json_t *base, 
     study_run probe = {.config = cfg};
     char **argv;
     int argc;
-    if (study_train_argv(&probe, "/nonexistent", &argv, &argc))
+    if (study_train_argv(&probe, "/nonexistent", &argv, &argc)) {
+        json_decref(cfg);
         return -1;
+    }
     int bad = train_args_check(argc, argv);
     study_argv_free(argv, argc);
     if (bad) {
         refuse(p, where, "the run above is not a valid `colorize train` configuration%s%s", NULL, NULL);
+        json_decref(cfg);
         return -1;
     }
     name_run(&probe, base, explicit_name);
+    const size_t en = explicit_name ? strlen(explicit_name) : 0;
     for (int i = 0; i < p->nruns; i++) {
+        const char *other = p->runs[i].name;
         if (strcmp(p->runs[i].hash, probe.hash) == 0) {
-            if (explicit_name && strcmp(p->runs[i].name, probe.name) != 0) {
-                refuse(p, where, "the same configuration as run %s%s", p->runs[i].name, NULL);
+            json_decref(cfg);
+            if (explicit_name && strcmp(other, probe.name) != 0) {
+                refuse(p, where, "the same configuration as run %s%s", other, NULL);
                 return -1;
             }
-            json_decref(cfg);
             return add_tag(&p->runs[i], tag) ? -1 : i;
         }
-        if (explicit_name && strncmp(p->runs[i].name, explicit_name, strlen(explicit_name)) == 0 &&
-            p->runs[i].name[strlen(explicit_name)] == '-' && strlen(p->runs[i].name) == strlen(explicit_name) + 9) {
+        /* Names end in "-" and 8 hex digits; the part before must differ. */
+        if (explicit_name && strlen(other) == en + 9 && strncmp(other, explicit_name, en) == 0) {
             refuse(p, where, "duplicate run name '%s'%s", explicit_name, NULL);
+            json_decref(cfg);
             return -1;
         }
     }
     study_run *grown = realloc(p->runs, (size_t)(p->nruns + 1) * sizeof *grown);
-    if (!grown)
+    if (!grown) {
+        json_decref(cfg);
         return -1;
+    }
     p->runs = grown;
-    study_run *r = &p->runs[p->nruns];
+    study_run *r = &p->runs[p->nruns++];
     *r = probe;
     snprintf(r->factor, sizeof r->factor, "%s", factor);
     snprintf(r->value, sizeof r->value, "%s", value);
-    if (add_tag(r, tag))
-        return -1;
-    return p->nruns++;
+    return add_tag(r, tag) ? -1 : p->nruns - 1;
 }
 
 static json_t *base_for(json_t *base, const char *arch)
@@ -431,10 +437,13 @@ static int expand(study_plan *p)
                 json_t *c = base_for(cell, json_string_value(a));
                 char tag[96];
                 snprintf(tag, sizeof tag, "sweep:%s", factor);
-                if (bad || merge_options(p, w2, c, setting, NULL) ||
-                    add_run(p, w2, c, base, factor, val, tag, NULL) < 0) {
+                if (bad || merge_options(p, w2, c, setting, NULL)) {
                     bad = 1;
                     json_decref(c);
+                    break;
+                }
+                if (add_run(p, w2, c, base, factor, val, tag, NULL) < 0) {
+                    bad = 1;
                     break;
                 }
             }
