@@ -1,0 +1,27 @@
+/* The FMA peak probe: one entry per instruction set the CPU has, widest
+ * first, scalar last, and wider vectors measurably faster than scalar. */
+#include <string.h>
+
+#include "peak.h"
+#include "test.h"
+
+int main(void)
+{
+    cz_peak p[3];
+    int n = cz_peak_measure(p, 3, 1, 0.05);
+    CHECK(n >= 1 && n <= 3);
+    CHECK(strcmp(p[n - 1].isa, "scalar") == 0);
+    __builtin_cpu_init();
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    int avx512 = __builtin_cpu_supports("avx512f");
+    CHECK(n == 1 + avx2 + avx512);
+    for (int i = 0; i < n; i++) {
+        CHECK(p[i].threads == 1);
+        CHECK(p[i].gflops > 0.1 && p[i].gflops < 1e4);
+        printf("%-7s %.1f GFLOP/s on 1 thread\n", p[i].isa, p[i].gflops);
+    }
+    /* 8 lanes against 1: even on a busy machine at least 2x. */
+    if (avx2)
+        CHECK(p[n - 2].gflops > 2 * p[n - 1].gflops);
+    TEST_END();
+}
