@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# colorize study end to end: bad plans are refused (exit 2, naming the key),
-# shards cover every run exactly once, and a tiny plan killed with SIGKILL
-# mid-run resumes to one summary line per run and a written report.
+# colorize study end to end. `test_study.sh plans`: bad plans are refused
+# (exit 2, naming the key) and shards cover every run exactly once.
+# `test_study.sh run`: a tiny plan killed with SIGKILL mid-run resumes to one
+# summary line per run and a written report.
 set -uo pipefail
 bin=${COLORIZE_BIN:?}
 src=${COLORIZE_SOURCE_DIR:?}
@@ -12,6 +13,8 @@ bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 tmp=$(mktemp -d)
 trap 'pkill -9 -f "study run $plans/tiny.json --out $tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 
+part=${1:-all}
+if [ "$part" != run ]; then
 # 1. Refusals: exit 2, before anything runs, with the key and the reason.
 check_refusal() { # plan expected-text
   out=$("$bin" study run "$plans/$1" --out "$tmp/refused" 2>&1); rc=$?
@@ -42,6 +45,8 @@ done
 "$bin" study list "$src/studies/seed.json" --shard 3/2 >/dev/null 2>&1
 [ $? -eq 2 ] && ok || bad "--shard 3/2 accepted"
 
+fi
+if [ "$part" != plans ]; then
 # 3. A tiny plan, killed with SIGKILL in the middle of a run, then resumed.
 # The data: 600 CIFAR-format records of smooth coloured patterns, made here.
 python3 - "$tmp/tiny.bin" <<'PY'
@@ -93,5 +98,6 @@ if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
 else
   echo "note: python3-matplotlib missing, report not checked"
 fi
-echo "test_study: $passes passed, $fails failed"
+fi
+echo "test_study $part: $passes passed, $fails failed"
 [ $fails -eq 0 ]
