@@ -75,22 +75,31 @@ static cz_status mpi_check(int rc, const char *what)
 }
 #endif
 
+#ifdef COLORIZE_MPI
+/* In-place sum over ranks, in slices. */
+static cz_status allreduce_sum(void *buf, size_t n, MPI_Datatype type, size_t elem, const char *what)
+{
+    for (size_t off = 0; off < n; off += DDP_SLICE) {
+        int cnt = (int)(n - off < DDP_SLICE ? n - off : DDP_SLICE);
+        cz_status st =
+            mpi_check(MPI_Allreduce(MPI_IN_PLACE, (char *)buf + off * elem, cnt, type, MPI_SUM, MPI_COMM_WORLD), what);
+        if (st)
+            return st;
+    }
+    return CZ_OK;
+}
+#endif
+
 cz_status cz_ddp_allreduce_mean(const cz_ddp *d, float *buf, size_t n)
 {
     if (d->size == 1)
         return CZ_OK;
 #ifdef COLORIZE_MPI
-    for (size_t off = 0; off < n; off += DDP_SLICE) {
-        int cnt = (int)(n - off < DDP_SLICE ? n - off : DDP_SLICE);
-        cz_status st = mpi_check(MPI_Allreduce(MPI_IN_PLACE, buf + off, cnt, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD),
-                                 "MPI_Allreduce of the gradients");
-        if (st)
-            return st;
-    }
+    cz_status st = allreduce_sum(buf, n, MPI_FLOAT, sizeof *buf, "MPI_Allreduce of the gradients");
     const float scale = 1.0f / (float)d->size;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; !st && i < n; i++)
         buf[i] *= scale;
-    return CZ_OK;
+    return st;
 #else
     (void)buf;
     (void)n;
@@ -103,18 +112,12 @@ cz_status cz_ddp_allreduce_sum_f64(const cz_ddp *d, double *buf, size_t n)
     if (d->size == 1)
         return CZ_OK;
 #ifdef COLORIZE_MPI
-    for (size_t off = 0; off < n; off += DDP_SLICE) {
-        int cnt = (int)(n - off < DDP_SLICE ? n - off : DDP_SLICE);
-        cz_status st = mpi_check(MPI_Allreduce(MPI_IN_PLACE, buf + off, cnt, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
-                                 "MPI_Allreduce of the metrics");
-        if (st)
-            return st;
-    }
+    return allreduce_sum(buf, n, MPI_DOUBLE, sizeof *buf, "MPI_Allreduce of the metrics");
 #else
     (void)buf;
     (void)n;
-#endif
     return CZ_OK;
+#endif
 }
 
 cz_status cz_ddp_broadcast(const cz_ddp *d, void *buf, size_t bytes, int root)
