@@ -17,10 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "checksum.h"
 #include "cifar_impl.h"
 #include "colorize/dataset.h"
 #include "colorize/image.h"
-#include "md5.h"
 #include "util.h"
 
 #define FETCH_URL "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
@@ -168,26 +168,6 @@ static cz_status fetch_run_checked(const fetch_ctx *f, const char *cwd, char *co
                    tail[0] ? ": " : "", tail);
 }
 
-static cz_status fetch_md5_file(const char *path, char hex[33])
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return cz_fail(CZ_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    cz_md5 m;
-    uint8_t buf[1 << 16], digest[16];
-    size_t n;
-    cz_md5_init(&m);
-    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
-        cz_md5_update(&m, buf, n);
-    int bad = ferror(fp);
-    fclose(fp);
-    if (bad)
-        return cz_fail(CZ_ERR_IO, "%s: read failed", path);
-    cz_md5_final(&m, digest);
-    cz_md5_hex(digest, hex);
-    return CZ_OK;
-}
-
 /* ---- source 1: the official archive ---------------------------------- */
 
 static cz_status fetch_official(fetch_ctx *f)
@@ -212,7 +192,7 @@ static cz_status fetch_official(fetch_ctx *f)
     if (st)
         return st;
     char hex[33];
-    if ((st = fetch_md5_file(archive, hex)))
+    if ((st = cz_md5_file_hex(archive, hex)))
         return st;
     if (strcmp(hex, FETCH_ARCHIVE_MD5) != 0)
         return cz_fail(CZ_ERR_FORMAT, "%s: MD5 %s, expected %s (corrupt download)", archive,
@@ -227,7 +207,7 @@ static cz_status fetch_official(fetch_ctx *f)
         char from[8400], to[4200];
         if ((st = fetch_path(from, sizeof from, extracted, cz_cifar_files[i].name)) ||
             (st = fetch_path(to, sizeof to, f->dir, cz_cifar_files[i].name)) ||
-            (st = fetch_md5_file(from, hex)))
+            (st = cz_md5_file_hex(from, hex)))
             return st;
         if (strcmp(hex, cz_cifar_files[i].md5) != 0)
             return cz_fail(CZ_ERR_FORMAT, "%s: MD5 %s, expected %s", from, hex,
