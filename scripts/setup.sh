@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(gcc make cmake pkg-config libpng-dev libjpeg62-turbo-dev libdnnl-dev)
+pkgs=(gcc make cmake pkg-config libpng-dev libjpeg62-turbo-dev libdnnl-dev
+      libjansson-dev libmd-dev libcurl4-openssl-dev libarchive-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
