@@ -75,22 +75,21 @@ typedef struct fetch_progress {
     double start, last; /* cz_now() at the start and at the last line */
 } fetch_progress;
 
-static void fetch_progress_line(fetch_progress *p, double now_bytes, double total, int final)
+static void fetch_progress_line(fetch_progress *p, double got, double total, int final)
 {
-    double secs = cz_now() - p->start, rate = secs > 0 ? now_bytes / secs : 0;
-    char line[160];
-    int n = snprintf(line, sizeof line, "[%6.1fs] downloaded %.1f MB", cz_now() - p->f->t0, now_bytes / 1e6);
-    if (total > 0 && n > 0 && (size_t)n < sizeof line)
-        n += snprintf(line + n, sizeof line - (size_t)n, " of %.1f MB (%.0f %%)", total / 1e6,
-                      100 * now_bytes / total);
-    if (n > 0 && (size_t)n < sizeof line)
-        n += snprintf(line + n, sizeof line - (size_t)n, ", %.2f MB/s", rate / 1e6);
-    if (!final && total > 0 && rate > 0 && n > 0 && (size_t)n < sizeof line) {
-        long eta = (long)((total - now_bytes) / rate + 0.5);
-        snprintf(line + n, sizeof line - (size_t)n, ", ETA %ld:%02ld", eta / 60, eta % 60);
+    double secs = cz_now() - p->start, rate = secs > 0 ? got / secs : 0;
+    char of[64] = "", eta[32] = "";
+    if (total > 0)
+        snprintf(of, sizeof of, " of %.1f MB (%.0f %%)", total / 1e6, 100 * got / total);
+    if (!final && total > got && rate > 0) {
+        long left = (long)((total - got) / rate + 0.5);
+        snprintf(eta, sizeof eta, ", ETA %ld:%02ld", left / 60, left % 60);
     }
-    /* "\033[K" clears what a longer previous line left on a terminal */
-    fprintf(p->f->log, p->tty ? "\r%s\033[K%s" : "%s%s\n", line, p->tty && final ? "\n" : "");
+    /* on a terminal: back to the line start, and "\033[K" clears what a
+     * longer previous line left */
+    fprintf(p->f->log, "%s[%6.1fs] downloaded %.1f MB%s, %.2f MB/s%s%s", p->tty ? "\r" : "",
+            cz_now() - p->f->t0, got / 1e6, of, rate / 1e6, eta,
+            !p->tty ? "\n" : final ? "\033[K\n" : "\033[K");
     fflush(p->f->log);
     p->drawn = p->tty && !final;
 }
@@ -114,7 +113,7 @@ static cz_status fetch_download(const fetch_ctx *f, const char *url, const char 
     fetch_progress p = {.f = f, .tty = f->log && isatty(fileno(f->log)), .start = cz_now()};
     p.last = p.start;
     char err[CURL_ERROR_SIZE] = "";
-    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT), init = rc;
     CURL *c = rc == CURLE_OK ? curl_easy_init() : NULL;
     /* The limits of the curl command line this replaced: 5 s to connect,
      * give up below 1 KB/s for 30 s; file:// serves local copies and tests. */
@@ -141,7 +140,8 @@ static cz_status fetch_download(const fetch_ctx *f, const char *url, const char 
     }
     int close_failed = fclose(fp) != 0;
     curl_easy_cleanup(c);
-    curl_global_cleanup();
+    if (init == CURLE_OK)
+        curl_global_cleanup();
     if (rc != CURLE_OK)
         return cz_fail(CZ_ERR_IO, "%s: download failed: %s", url, err[0] ? err : curl_easy_strerror(rc));
     if (close_failed)
@@ -188,7 +188,7 @@ static cz_status fetch_unpack(const char *archive, const char *label, const char
     archive_read_support_filter_gzip(a);
     archive_read_support_format_tar(a);
     cz_status st = CZ_OK;
-    int found[16] = {0}, r = archive_read_open_filename(a, archive, 1 << 16);
+    int found[16] = {0}, r = archive_read_open_filename(a, archive, 1 << 16); /* count <= 16 */
     if (r != ARCHIVE_OK)
         st = cz_fail(CZ_ERR_FORMAT, "%s: not a readable tar.gz archive: %s", label, archive_error_string(a));
     struct archive_entry *e;
@@ -476,6 +476,8 @@ cz_status cz_cifar_fetch(const char *dir, FILE *log) { return cz_cifar_fetch_fro
 cz_status cz_cifar_fetch_from(const char *dir, const char *url, FILE *log)
 {
     fetch_ctx f = {.dir = dir, .log = log, .t0 = cz_now()};
+    if (!url)
+        url = CZ_CIFAR_URL;
     cz_status st = cz_mkdirs(dir);
     if (st)
         return st;

@@ -55,7 +55,7 @@ cz_status cz_cifar_verify(const char *dir, FILE *report);
  * in place when log is a terminal). */
 cz_status cz_cifar_fetch(const char *dir, FILE *log);
 /* The same with the archive taken from `url` (http, https or file://: a
- * mirror or a local copy) instead of CZ_CIFAR_URL. */
+ * mirror or a local copy) instead of CZ_CIFAR_URL (url NULL: that one). */
 #define CZ_CIFAR_URL "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 cz_status cz_cifar_fetch_from(const char *dir, const char *url, FILE *log);
 
