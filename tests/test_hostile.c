@@ -2,12 +2,14 @@
  * quickly, with a message naming the file and the problem, and without
  * allocating more than a little memory. Each check runs in a child whose
  * address space is capped (tests/memcap.h) and whose peak RSS is read. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "colorize/dataset.h"
 #include "colorize/image.h"
 #include "memcap.h"
+#include "model_io.h"
 #include "test.h"
 
 #define PEAK_MB_MAX 200
@@ -61,6 +63,33 @@ static int cifar_missing(void *arg)
     return 0;
 }
 
+/* A model file that must be refused with `status` and a message holding
+ * `why` and the file's name. */
+typedef struct bad_model {
+    const char *name, *why;
+    cz_status status;
+} bad_model;
+
+static int model_refused(void *arg)
+{
+    const bad_model *b = arg;
+    char p[4096];
+    if (b->name[0] == '/')
+        snprintf(p, sizeof p, "%s", b->name);
+    else
+        data_path(p, sizeof p, b->name);
+    const char *base = strrchr(p, '/') + 1;
+    cz_model m;
+    cz_status st = cz_model_load(p, &m);
+    if (st == CZ_OK)
+        cz_model_free(&m);
+    if (st != b->status || !strstr(cz_last_error(), b->why) || !strstr(cz_last_error(), base)) {
+        fprintf(stderr, "%s: status %d: %s\n", b->name, st, cz_last_error());
+        return 1;
+    }
+    return 0;
+}
+
 static void check_child(const char *what, int (*fn)(void *), void *arg, int cap_mb)
 {
     long peak;
@@ -80,6 +109,17 @@ int main(void)
      * allocation that succeeds shows the bug */
     check_child("PNG, sPLT of 1.95 GB", png_splt, NULL, 0);
 
+    /* metadata naming a 3-26 GB network, no tensors: refused from the header */
+    bad_model resnet = {"meta_only_resnet_w1024.safetensors", "no tensor named", CZ_ERR_FORMAT};
+    bad_model resunet = {"meta_only_resunet_w1024.safetensors", "no tensor named", CZ_ERR_FORMAT};
+    check_child("model, resnet w1024 no data", model_refused, &resnet, 150);
+    check_child("model, resunet w1024 no data", model_refused, &resunet, 150);
+    /* widths " 1" and "+1" */
+    bad_model space = {"width_space.safetensors", "bad metadata width", CZ_ERR_FORMAT};
+    bad_model plus = {"width_plus.safetensors", "bad metadata width", CZ_ERR_FORMAT};
+    check_child("model, width \" 1\"", model_refused, &space, 150);
+    check_child("model, width \"+1\"", model_refused, &plus, 150);
+
     char tmp[] = "/tmp/cz_hostile_XXXXXX", p[4096];
     if (mkdtemp(tmp)) {
         check_child("CIFAR, all six missing", cifar_missing, tmp, 100);
@@ -90,6 +130,29 @@ int main(void)
         if (fp)
             fclose(fp);
         check_child("CIFAR, one short file", cifar_short, tmp, 100);
+        remove(p);
+        /* a small model with one NaN and one infinite weight */
+        cz_model m;
+        CHECK(cz_model_init(&m, CZ_ARCH_VGG, CZ_HEAD_REG, 2, 32, 1) == CZ_OK);
+        snprintf(p, sizeof p, "%s/nan.safetensors", tmp);
+        m.params[m.graph.params[3].offset + 1] = NAN;
+        CHECK(cz_model_save(&m, 0, p, NULL, 0) == CZ_OK);
+        char why[160];
+        snprintf(why, sizeof why, "tensor '%s' holds NaN at element 1", m.graph.params[3].name);
+        bad_model nan_model = {p, why, CZ_ERR_NUMERIC};
+        check_child("model, a NaN weight", model_refused, &nan_model, 150);
+        m.params[m.graph.params[3].offset + 1] = 0;
+        m.buffers[m.graph.buffers[0].offset] = -INFINITY;
+        CHECK(cz_model_save(&m, 0, p, NULL, 0) == CZ_OK);
+        snprintf(why, sizeof why, "tensor '%s' holds infinity at element 0", m.graph.buffers[0].name);
+        check_child("model, an infinite statistic", model_refused, &nan_model, 150);
+        /* control: the same model, finite, loads */
+        m.buffers[m.graph.buffers[0].offset] = 0;
+        CHECK(cz_model_save(&m, 0, p, NULL, 0) == CZ_OK);
+        cz_model back;
+        CHECK(cz_model_load(p, &back) == CZ_OK);
+        cz_model_free(&back);
+        cz_model_free(&m);
         remove(p);
         rmdir(tmp);
     }
