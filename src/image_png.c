@@ -29,6 +29,7 @@ typedef struct image_png_reader {
     const uint8_t *data;
     size_t size, pos;
     const char *name;
+    size_t max_pixels;
     char msg[PNG_MSG_SIZE]; /* libpng's reason, kept for the one-line error */
     png_structp png;
     png_infop info;
@@ -80,6 +81,8 @@ static cz_status image_png_decode_run(image_png_reader *r)
     png_get_IHDR(png, info, &width, &height, &depth, &color, &interlace, NULL, NULL);
     /* Reject a lying or enormous header before libpng sizes any row buffer. */
     cz_status st = cz_image_check_size(width, height, 1, r->name);
+    if (!st)
+        st = cz_image_check_pixels(width, height, r->max_pixels, r->name);
     if (st)
         return st;
 
@@ -115,7 +118,8 @@ static cz_status image_png_decode_run(image_png_reader *r)
     return CZ_OK;
 }
 
-cz_status cz_png_decode(const uint8_t *data, size_t size, const char *name, cz_image *img)
+cz_status cz_png_decode(const uint8_t *data, size_t size, const char *name, size_t max_pixels,
+                        cz_image *img)
 {
     image_png_reader r;
     memset(&r, 0, sizeof r);
@@ -123,6 +127,7 @@ cz_status cz_png_decode(const uint8_t *data, size_t size, const char *name, cz_i
     r.data = data;
     r.size = size;
     r.name = name;
+    r.max_pixels = max_pixels;
     /* The size in IHDR (always the first chunk) is checked here, so that
      * an oversized picture gets our message with the limits rather than
      * libpng's "exceeds user limit"; libpng's limits below back it up. */
@@ -130,6 +135,8 @@ cz_status cz_png_decode(const uint8_t *data, size_t size, const char *name, cz_i
         uint32_t w = (uint32_t)data[16] << 24 | (uint32_t)data[17] << 16 | (uint32_t)data[18] << 8 | data[19];
         uint32_t h = (uint32_t)data[20] << 24 | (uint32_t)data[21] << 16 | (uint32_t)data[22] << 8 | data[23];
         cz_status st = cz_image_check_size(w, h, 1, name);
+        if (!st)
+            st = cz_image_check_pixels(w, h, max_pixels, name);
         if (st)
             return st;
     }
