@@ -142,15 +142,22 @@ static float pixel_luma(const uint8_t *p, int colour)
     return y;
 }
 
+static cz_status check_pixels(const cz_colorizer *c, int width, int height)
+{
+    if ((size_t)width * height <= c->opt.max_pixels)
+        return CZ_OK;
+    return cz_fail(CZ_ERR_ARG, "colorize: picture of %d x %d = %zu pixels is over the max-pixels limit of %zu",
+                   width, height, (size_t)width * height, c->opt.max_pixels);
+}
+
 /* The colouriser proper: out receives out_channels (3, or 4 with the
  * input's last channel as alpha) bytes per pixel, rows packed. */
 static cz_status colorize_into(cz_colorizer *c, const uint8_t *pixels, int width, int height,
                                int channels, int stride, uint8_t *out, int out_channels)
 {
-    if ((size_t)width * height > c->opt.max_pixels)
-        return cz_fail(CZ_ERR_ARG, "colorize: picture of %d x %d = %zu pixels is over the max-pixels "
-                                   "limit of %zu", width, height, (size_t)width * height,
-                       c->opt.max_pixels);
+    cz_status st = check_pixels(c, width, height);
+    if (st)
+        return st;
     int ww, wh;
     working_dims(width, height, c->opt.working_size, &ww, &wh);
     const size_t wn = (size_t)ww * wh;
@@ -162,7 +169,7 @@ static cz_status colorize_into(cz_colorizer *c, const uint8_t *pixels, int width
     float *u = cz_alloc_aligned((size_t)band * width, sizeof(float), "chroma U rows");
     float *v = cz_alloc_aligned((size_t)band * width, sizeof(float), "chroma V rows");
     cz_image gi = {0}, gs = {0};
-    cz_status st = CZ_ERR_NOMEM;
+    st = CZ_ERR_NOMEM;
     if (!ys || !net_out || !uv || !u || !v)
         goto done;
     /* Area-correct shrink of the 8-bit luma: bilinear sampling would alias. */
@@ -205,6 +212,10 @@ static cz_status colorize_into(cz_colorizer *c, const uint8_t *pixels, int width
     }
     st = CZ_OK;
 done:
+    /* Name the picture, not only the internal buffer or size that failed. */
+    if (st)
+        cz_fail(st, "colorize: picture of %d x %d (network at %d x %d): %s", width, height, ww, wh,
+                cz_last_error());
     cz_image_free(&gi);
     cz_image_free(&gs);
     free(ys);
@@ -230,11 +241,11 @@ cz_status cz_colorize_image(cz_colorizer *c, const cz_image *in, cz_image *out)
     memset(out, 0, sizeof *out);
     if (!c || !in || !in->pixels || in->width < 1 || in->height < 1 || in->channels < 1 || in->channels > 4)
         return cz_fail(CZ_ERR_ARG, "colorize: no image");
-    if ((size_t)in->width * in->height > c->opt.max_pixels) /* before allocating *out */
-        return colorize_into(c, in->pixels, in->width, in->height, in->channels, 0, NULL, 3);
-    const int alpha = in->channels == 2 || in->channels == 4;
-    cz_status st = cz_image_alloc(out, in->width, in->height, alpha ? 4 : 3);
+    cz_status st = check_pixels(c, in->width, in->height); /* before allocating *out */
     if (st)
+        return st;
+    const int alpha = in->channels == 2 || in->channels == 4;
+    if ((st = cz_image_alloc(out, in->width, in->height, alpha ? 4 : 3)))
         return st;
     st = colorize_into(c, in->pixels, in->width, in->height, in->channels, in->width * in->channels,
                        out->pixels, alpha ? 4 : 3);
