@@ -119,6 +119,9 @@ int main(void)
     bad_model plus = {"width_plus.safetensors", "bad metadata width", CZ_ERR_FORMAT};
     check_child("model, width \" 1\"", model_refused, &space, 150);
     check_child("model, width \"+1\"", model_refused, &plus, 150);
+    bad_model nan_file = {"nan_weight_vgg_w1.safetensors", "tensor 'e1.0.0.weight' holds NaN at element 0",
+                          CZ_ERR_NUMERIC};
+    check_child("model, committed NaN weight", model_refused, &nan_file, 150);
 
     char tmp[] = "/tmp/cz_hostile_XXXXXX", p[4096];
     if (mkdtemp(tmp)) {
