@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(gcc make cmake pkg-config libpng-dev libjpeg62-turbo-dev libdnnl-dev)
+pkgs=(gcc make cmake pkg-config libpng-dev libjpeg62-turbo-dev libdnnl-dev
+      python3-numpy python3-setuptools python3-pip python3-venv) # python/: the binding and its test
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
