@@ -5,9 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
 #include "colorize/colorize.h"
-#include "metrics.h"
 #include "model_io.h"
 #include "paths.h"
 #include "util.h"
@@ -15,11 +13,7 @@
 struct cz_colorizer {
     cz_model model;
     cz_colorizer_options opt;
-    char description[96];
-    /* the net of the last working size, reused while sizes repeat */
-    cz_graph graph;
-    cz_net *net;
-    int net_h, net_w;
+    char description[96]; /* the model caches a net per working size */
 };
 
 cz_status cz_colorizer_open(const char *model_path, const cz_colorizer_options *options,
@@ -56,6 +50,11 @@ cz_status cz_colorizer_open(const char *model_path, const cz_colorizer_options *
         free(c);
         return st;
     }
+    if (options && options->backend && (st = cz_model_set_backend(&c->model, options->backend))) {
+        cz_model_free(&c->model);
+        free(c);
+        return st;
+    }
     snprintf(c->description, sizeof c->description, "%s/%s w%d", cz_arch_name(c->model.arch),
              cz_head_name(c->model.head), c->model.width);
     *out = c;
@@ -66,8 +65,6 @@ void cz_colorizer_close(cz_colorizer *c)
 {
     if (!c)
         return;
-    cz_net_free(c->net);
-    cz_graph_free(&c->graph);
     cz_model_free(&c->model);
     free(c);
 }
@@ -87,26 +84,6 @@ static void working_dims(int w, int h, int size, int *ww, int *wh)
     *wh = b < 8 ? 8 : b;
 }
 
-static cz_status ensure_net(cz_colorizer *c, int h, int w)
-{
-    if (c->net && c->net_h == h && c->net_w == w)
-        return CZ_OK;
-    cz_net_free(c->net);
-    c->net = NULL;
-    cz_graph_free(&c->graph);
-    cz_status st = cz_model_graph_hw(c->model.arch, c->model.width, c->model.out_channels, h, w, &c->graph);
-    if (st)
-        return st;
-    if (c->graph.param_floats != c->model.graph.param_floats)
-        return cz_fail(CZ_ERR_ARG, "internal: parameter layout differs at %dx%d", w, h);
-    st = cz_net_create(&c->graph, 1, 0, c->model.params, NULL, c->model.buffers, &c->net);
-    if (st)
-        return st;
-    c->net_h = h;
-    c->net_w = w;
-    return CZ_OK;
-}
-
 cz_status cz_colorize_pixels(cz_colorizer *c, const uint8_t *pixels, int width, int height,
                              int channels, int stride, uint8_t *out_rgb)
 {
@@ -122,12 +99,11 @@ cz_status cz_colorize_pixels(cz_colorizer *c, const uint8_t *pixels, int width, 
     const size_t wn = (size_t)ww * wh;
     float *y = cz_alloc_aligned(n, sizeof(float), "luma");
     float *ys = cz_alloc_aligned(wn, sizeof(float), "working luma");
-    float *net_out = cz_alloc_aligned(wn * (size_t)c->model.out_channels, sizeof(float), "network output");
     float *uv = cz_alloc_aligned(2 * wn, sizeof(float), "working chroma");
     float *u = cz_alloc_aligned(n, sizeof(float), "chroma U");
     float *v = cz_alloc_aligned(n, sizeof(float), "chroma V");
     cz_status st = CZ_ERR_NOMEM;
-    if (!y || !ys || !net_out || !uv || !u || !v)
+    if (!y || !ys || !uv || !u || !v)
         goto done;
     const int colour = channels >= 3;
     for (int r = 0; r < height; r++) {
@@ -157,9 +133,8 @@ cz_status cz_colorize_pixels(cz_colorizer *c, const uint8_t *pixels, int width, 
             ys[i] = gs.pixels[i] / 255.0f;
         cz_image_free(&gs);
     }
-    if ((st = ensure_net(c, wh, ww)) || (st = cz_net_forward(c->net, ys, net_out)))
+    if ((st = cz_model_predict(&c->model, ys, 1, wh, ww, c->opt.decode, uv, NULL)))
         goto done;
-    cz_decode_output(net_out, c->model.head, 1, (int)wn, c->opt.decode, uv);
     cz_resize_plane_bilinear(uv, ww, wh, u, width, height);
     cz_resize_plane_bilinear(uv + wn, ww, wh, v, width, height);
     for (size_t i = 0; i < n; i++)
@@ -168,7 +143,6 @@ cz_status cz_colorize_pixels(cz_colorizer *c, const uint8_t *pixels, int width, 
 done:
     free(y);
     free(ys);
-    free(net_out);
     free(uv);
     free(u);
     free(v);

@@ -130,7 +130,7 @@ cz_status cz_model_from_file(const cz_st_file *f, cz_model *m)
         return st;
     if (bins != 20)
         return cz_fail(CZ_ERR_FORMAT, "%s: %d bins; colorize uses 20", cz_st_path(f), bins);
-    if ((st = cz_model_init(m, a, h, width, side, 0)))
+    if ((st = cz_model_create(m, a, h, width, side)))
         return st;
     if ((st = cz_model_read_tensors(f, m))) {
         cz_model_free(m);

@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend.h"
 #include "cli.h"
 #include "colorize/colorize.h"
 #include "paths.h"
@@ -146,6 +145,7 @@ int cmd_run(int argc, char **argv)
     char def_model[4096];
     cz_default_model_path(def_model, sizeof def_model);
     const char *model = def_model, *out = NULL, *outdir = NULL, *decode_text = "mean", *truth = NULL;
+    const char *backend = "dnnl";
     int size = CZ_DEFAULT_WORKING_SIZE, threads = 2, compare = 0, overwrite = 0;
     cli_opt opts[] = {
         {"model", CLI_OPT_STR, &model, "model file (.safetensors)", 0, 0},
@@ -157,6 +157,7 @@ int cmd_run(int argc, char **argv)
         {"overwrite", CLI_OPT_FLAG, &overwrite, "replace existing output files", 0, 0},
         {"truth", CLI_OPT_STR, &truth, "folder of colour originals (same names): report chroma MSE", 0, 0},
         {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
+        {"backend", CLI_OPT_STR, &backend, "dnnl, or ref (the slow reference, for debugging)", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0}};
     const char *pos[4096];
     int npos, rc = cli_parse("run", "[--model FILE] IN... [-o OUT.png | --outdir DIR]",
@@ -174,7 +175,7 @@ int cmd_run(int argc, char **argv)
         cli_error("run", "give either -o or --outdir, not both");
         return CLI_EXIT_USAGE;
     }
-    cz_colorizer_options co = {.working_size = size};
+    cz_colorizer_options co = {.working_size = size, .backend = backend};
     if (cz_decode_parse(decode_text, &co.decode)) {
         cli_error("run", "%s", cz_last_error());
         return CLI_EXIT_USAGE;
@@ -198,7 +199,7 @@ int cmd_run(int argc, char **argv)
         list_free(&inputs);
         return CLI_EXIT_FAIL;
     }
-    cz_backend_set_threads(threads);
+    cz_set_threads(threads);
     cz_colorizer *c;
     if (cz_colorizer_open(model, &co, &c)) {
         cli_error("run", "%s", cz_last_error());

@@ -3,9 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backend.h"
 #include "cli.h"
-#include "evaluate.h"
+#include "colorize/colorize.h"
 #include "train.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -21,6 +20,7 @@ int cmd_train(int argc, char **argv)
     cz_train_config cfg;
     cz_train_defaults(&cfg);
     const char *arch = "unet", *head = "reg", *optim = "adam", *sched = "const", *aug = "flip";
+    const char *backend = "dnnl";
     const char *split_name = "seeded", *data = cz_data_default_dir();
     double lr = cfg.optim.lr, wd = 0, momentum = 0.9, warmup = 0;
     int seed = 0, split_seed = 0, threads = 2, nesterov = 0, resume = 0;
@@ -44,6 +44,7 @@ int cmd_train(int argc, char **argv)
         {"data", CLI_OPT_STR, &data, "CIFAR-10 dir, CIFAR-format file or picture folder", 0, 0},
         {"out", CLI_OPT_STR, &cfg.out_dir, "output directory", 0, 0},
         {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
+        {"backend", CLI_OPT_STR, &backend, "dnnl, or ref (the slow reference, for debugging)", 0, 0},
         {"resume", CLI_OPT_FLAG, &resume, "continue from OUT/state.safetensors", 0, 0},
         {"limit-train", CLI_OPT_INT, &cfg.limit_train, "use only N training images (0 = all)", 0, 1e9},
         {"limit-val", CLI_OPT_INT, &cfg.limit_val, "use only N validation images (0 = all)", 0, 1e9},
@@ -83,7 +84,8 @@ int cmd_train(int argc, char **argv)
     cfg.split_seed = (uint64_t)split_seed;
     cfg.resume = resume;
     cfg.stop = &stop_requested;
-    cz_backend_set_threads(threads);
+    cfg.backend = backend;
+    cz_set_threads(threads);
 
     cz_dataset ds;
     int pooled;
@@ -103,7 +105,7 @@ int cmd_train(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     cz_model probe;
-    if (cz_model_init(&probe, cfg.arch, cfg.head, cfg.width, ds.side, 0)) {
+    if (cz_model_create(&probe, cfg.arch, cfg.head, cfg.width, ds.side)) {
         cli_error("train", "%s", cz_last_error());
         cz_split_free(&split);
         cz_dataset_free(&ds);
@@ -118,7 +120,7 @@ int cmd_train(int argc, char **argv)
             "  threads   %d\n  output    %s%s\n",
             arch, head, cfg.width, cz_graph_param_count(&probe.graph), cz_graph_flops(&probe.graph) / 1e6,
             data, ds.count, ds.side, ds.side, split.n_train, split.n_val, split.n_test, split_name, optim,
-            lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, cz_backend_threads(), cfg.out_dir,
+            lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, cz_threads(), cfg.out_dir,
             resume ? " (resuming)" : "");
     cz_model_free(&probe);
 
