@@ -35,7 +35,7 @@ int cmd_train(int argc, char **argv)
         {"momentum", CLI_OPT_FLOAT, &momentum, "SGD momentum", 0, 0.9999},
         {"nesterov", CLI_OPT_FLAG, &nesterov, "SGD with Nesterov momentum", 0, 0},
         {"wd", CLI_OPT_FLOAT, &wd, "weight decay (L2; decoupled for adamw)", 0, 1},
-        {"schedule", CLI_OPT_STR, &sched, "const, cosine or onecycle", 0, 0},
+        {"schedule", CLI_OPT_STR, &sched, "const, cosine, linear (both decay to 0 at the end) or onecycle", 0, 0},
         {"warmup", CLI_OPT_FLOAT, &warmup, "epochs of linear warm-up", 0, 1000},
         {"aug", CLI_OPT_STR, &aug, "none, flip or flip+crop", 0, 0},
         {"seed", CLI_OPT_INT, &seed, "seed of initialisation, order and augmentation", 0, 2147483647},
