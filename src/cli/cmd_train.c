@@ -22,6 +22,7 @@ int cmd_train(int argc, char **argv)
     cz_train_defaults(&cfg);
     const char *arch = "unet", *head = "reg", *optim = "adam", *sched = "const", *aug = "flip";
     const char *split_name = "seeded", *data = cz_data_default_dir();
+    const char *target = "onehot", *ema_bn = "average";
     double lr = cfg.optim.lr, wd = 0, momentum = 0.9, warmup = 0;
     int seed = 0, split_seed = 0, threads = 2, nesterov = 0, resume = 0;
     cli_opt opts[] = {
@@ -47,6 +48,14 @@ int cmd_train(int argc, char **argv)
         {"resume", CLI_OPT_FLAG, &resume, "continue from OUT/state.safetensors", 0, 0},
         {"limit-train", CLI_OPT_INT, &cfg.limit_train, "use only N training images (0 = all)", 0, 1e9},
         {"limit-val", CLI_OPT_INT, &cfg.limit_val, "use only N validation images (0 = all)", 0, 1e9},
+        {"ema", CLI_OPT_FLOAT, &cfg.ema,
+         "decay of a weight EMA, e.g. 0.999 (0 = off); the EMA is validated and saved", 0, 0.999999},
+        {"ema-bn", CLI_OPT_STR, &ema_bn,
+         "EMA's BatchNorm statistics: average (like the weights) or reestimate (20 batches)", 0, 0},
+        {"target", CLI_OPT_STR, &target,
+         "cls target: onehot or hlgauss[:SIGMA] (Gaussian SIGMA bins wide; 0.75 if omitted)", 0, 0},
+        {"loss-mse", CLI_OPT_FLOAT, &cfg.cls_loss.mse_weight,
+         "cls: loss = CE + X x squared error of the mean-decoded U,V (0 = CE only)", 0, 1e6},
         {NULL, 0, NULL, NULL, 0, 0}};
     const char *pos[1];
     int npos;
@@ -59,7 +68,8 @@ int cmd_train(int argc, char **argv)
         return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
     if (cz_arch_parse(arch, &cfg.arch) || cz_head_parse(head, &cfg.head) ||
         cz_optim_kind_parse(optim, &cfg.optim.kind) || cz_schedule_parse(sched, &cfg.schedule) ||
-        cz_split_parse(split_name, &cfg.split)) {
+        cz_split_parse(split_name, &cfg.split) || cz_cls_target_parse(target, &cfg.cls_loss) ||
+        cz_ema_bn_parse(ema_bn, &cfg.ema_bn)) {
         cli_error("train", "%s", cz_last_error());
         return CLI_EXIT_USAGE;
     }
@@ -115,10 +125,12 @@ int cmd_train(int argc, char **argv)
             "colorize train\n  network   %s/%s width %d: %zu parameters, %.1f MFLOP/image forward\n"
             "  data      %s: %d images %dx%d; train %d, val %d, test %d (%s split)\n"
             "  recipe    %s lr %g wd %g, %s schedule, batch %d, %d epochs, aug %s, seed %d\n"
+            "  loss      %s target %s, + %g x MSE of the decoded chroma; weight EMA %g (BN %s)\n"
             "  threads   %d\n  output    %s%s\n",
             arch, head, cfg.width, cz_graph_param_count(&probe.graph), cz_graph_flops(&probe.graph) / 1e6,
             data, ds.count, ds.side, ds.side, split.n_train, split.n_val, split.n_test, split_name, optim,
-            lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, cz_backend_threads(), cfg.out_dir,
+            lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, head, target, cfg.cls_loss.mse_weight, cfg.ema,
+            ema_bn, cz_backend_threads(), cfg.out_dir,
             resume ? " (resuming)" : "");
     cz_model_free(&probe);
 
