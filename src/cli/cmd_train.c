@@ -121,16 +121,27 @@ int cmd_train(int argc, char **argv)
     }
     char json[1024];
     cz_train_config_json(&cfg, json, sizeof json);
+    char loss[160], ema[80];
+    if (cfg.head == CZ_HEAD_REG)
+        snprintf(loss, sizeof loss, "MSE of U, V");
+    else if (cfg.cls_loss.mse_weight > 0)
+        snprintf(loss, sizeof loss, "cross-entropy (%s target) + %g x MSE of the mean-decoded U, V", target,
+                 cfg.cls_loss.mse_weight);
+    else
+        snprintf(loss, sizeof loss, "cross-entropy (%s target)", target);
+    if (cfg.ema > 0)
+        snprintf(ema, sizeof ema, "%g, BatchNorm statistics %s", cfg.ema, ema_bn);
+    else
+        snprintf(ema, sizeof ema, "off");
     fprintf(stderr,
             "colorize train\n  network   %s/%s width %d: %zu parameters, %.1f MFLOP/image forward\n"
             "  data      %s: %d images %dx%d; train %d, val %d, test %d (%s split)\n"
             "  recipe    %s lr %g wd %g, %s schedule, batch %d, %d epochs, aug %s, seed %d\n"
-            "  loss      %s target %s, + %g x MSE of the decoded chroma; weight EMA %g (BN %s)\n"
+            "  loss      %s\n  EMA       %s\n"
             "  threads   %d\n  output    %s%s\n",
             arch, head, cfg.width, cz_graph_param_count(&probe.graph), cz_graph_flops(&probe.graph) / 1e6,
             data, ds.count, ds.side, ds.side, split.n_train, split.n_val, split.n_test, split_name, optim,
-            lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, head, target, cfg.cls_loss.mse_weight, cfg.ema,
-            ema_bn, cz_backend_threads(), cfg.out_dir,
+            lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, loss, ema, cz_backend_threads(), cfg.out_dir,
             resume ? " (resuming)" : "");
     cz_model_free(&probe);
 
