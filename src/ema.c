@@ -38,8 +38,10 @@ cz_status cz_ema_init(cz_ema *e, double decay, cz_ema_bn bn, const cz_model *m)
         cz_ema_free(e);
         return CZ_ERR_NOMEM;
     }
-    memcpy(e->params, m->params, e->n_params * sizeof(float));
-    memcpy(e->buffers, m->buffers, e->n_buffers * sizeof(float));
+    if (e->n_params)
+        memcpy(e->params, m->params, e->n_params * sizeof(float));
+    if (e->n_buffers) /* (a model without BatchNorm may have no buffer slab) */
+        memcpy(e->buffers, m->buffers, e->n_buffers * sizeof(float));
     return CZ_OK;
 }
 
