@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,12 +97,6 @@ static int push(char ***argv, int *argc, const char *a, const char *b)
     if (b)
         g[(*argc)++] = strdup(b);
     return g[*argc - 1] ? 0 : -1;
-}
-
-static int file_exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
 }
 
 static int write_run_json(const study_run *r, const char *dir, const study_exec_opts *o)
@@ -204,7 +197,7 @@ static int worker(const study_run *r, const study_exec_opts *o)
         push(&argv, &argc, "--threads", threads))
         return 1;
     snprintf(path, sizeof path, "%s/state.safetensors", dir);
-    if (file_exists(path) && push(&argv, &argc, "--resume", NULL))
+    if (cz_file_exists(path) && push(&argv, &argc, "--resume", NULL))
         return 1;
     snprintf(log, sizeof log, "%s/train.log", dir);
     int rc = spawn(o->self, argv, argc, log);
@@ -333,7 +326,10 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
     int *todo = malloc(sizeof(int) * (size_t)(p->nruns + 1));
     pid_t *pids = calloc((size_t)o->jobs, sizeof *pids);
     int *slot_run = calloc((size_t)o->jobs, sizeof *slot_run);
-    if (!todo || !pids || !slot_run) {
+    double *t_start = calloc((size_t)o->jobs, sizeof *t_start);
+    if (!todo || !pids || !slot_run || !t_start) {
+        fprintf(stderr, "colorize study: out of memory for %d jobs\n", o->jobs);
+        free(t_start);
         free(todo);
         free(pids);
         free(slot_run);
@@ -364,7 +360,6 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
     set_handlers(on_stop);
     int next = 0, active = 0, started = 0;
     const double t0 = cz_now();
-    double *t_start = calloc((size_t)o->jobs, sizeof *t_start);
     while ((next < ntodo && !stop_flag && (!o->max_runs || started < o->max_runs)) || active > 0) {
         while (active < o->jobs && next < ntodo && !stop_flag && (!o->max_runs || started < o->max_runs)) {
             int s = 0;
