@@ -1,13 +1,13 @@
 /* CIFAR-10 binary files: loading (pooled or one file) and verification of
  * presence, sizes, MD5s and labels (SPEC §2). */
 #include <errno.h>
+#include <md5.h> /* libmd */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cifar_impl.h"
 #include "colorize/dataset.h"
-#include "md5.h"
 #include "util.h"
 
 const cz_cifar_file_info cz_cifar_files[CZ_CIFAR_FILES] = {
@@ -183,8 +183,8 @@ static cifar_check cifar_check_file(const char *path, const char *want_md5,
         snprintf(why, whysize, "cannot open: %s", strerror(errno));
         return CIFAR_CHECK_IO;
     }
-    cz_md5 md5;
-    cz_md5_init(&md5);
+    MD5_CTX md5;
+    MD5Init(&md5);
     uint8_t rec[CZ_CIFAR_RECORD];
     int bad_record = -1, bad_label = 0;
     for (int i = 0; i < CZ_CIFAR_PER_FILE; i++) {
@@ -193,7 +193,7 @@ static cifar_check cifar_check_file(const char *path, const char *want_md5,
             snprintf(why, whysize, "read failed at record %d", i);
             return CIFAR_CHECK_IO;
         }
-        cz_md5_update(&md5, rec, sizeof rec);
+        MD5Update(&md5, rec, sizeof rec);
         labels[i] = rec[0];
         if (rec[0] >= CZ_CIFAR_CLASSES && bad_record < 0) {
             bad_record = i;
@@ -201,10 +201,8 @@ static cifar_check cifar_check_file(const char *path, const char *want_md5,
         }
     }
     fclose(fp);
-    uint8_t digest[16];
-    char hex[33];
-    cz_md5_final(&md5, digest);
-    cz_md5_hex(digest, hex);
+    char hex[MD5_DIGEST_STRING_LENGTH];
+    MD5End(&md5, hex);
     if (bad_record >= 0) {
         snprintf(why, whysize, "label out of range: record %d has label %d, expected 0..9",
                  bad_record, bad_label);

