@@ -4,12 +4,22 @@
 # $COLORIZE_MODEL) colourise the sample pictures into out/demo/, evaluate the
 # model on the shipped test sample next to the grey baseline, and write
 # out/demo/index.html (grey | colourised | original). No download.
+# Options (for the page's test): --out DIR instead of out/demo; --bin FILE
+# to use an already built CLI and skip the install and build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
 bin=build/colorize
-model=${COLORIZE_MODEL:-models/colorize.safetensors}
 demo=out/demo
+setup=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --out) demo=$2; shift 2 ;;
+    --bin) bin=$2; setup=0; shift 2 ;;
+    *) echo "usage: scripts/demo.sh [--out DIR] [--bin FILE]" >&2; exit 2 ;;
+  esac
+done
+[ $setup = 1 ] && scripts/setup.sh
+model=${COLORIZE_MODEL:-models/colorize.safetensors}
 t0=$(date +%s.%N)
 mkdir -p "$demo/grey" "$demo/original"
 cp samples/photos/grey/*.png "$demo/grey/"

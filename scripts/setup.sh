@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(gcc make cmake pkg-config git libpng-dev libjpeg62-turbo-dev libdnnl-dev libjansson-dev libmd-dev
-      libcurl4-openssl-dev libarchive-dev python3 python3-matplotlib libopenmpi-dev openmpi-bin)
+      libcurl4-openssl-dev libarchive-dev python3 python3-matplotlib libopenmpi-dev openmpi-bin
+      python3-numpy python3-setuptools python3-pip python3-venv) # python/: the binding and its test
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -112,41 +112,53 @@ cz_status cz_cifar_load_file(const char *path, cz_dataset *ds)
     return CZ_OK;
 }
 
-cz_status cz_cifar_load(const char *dir, cz_dataset *ds)
+/* Open all six files and check their sizes before the 184 MB pool is
+ * allocated, so a missing or short file costs nothing. The files stay open
+ * between the check and the read. */
+static cz_status cifar_open_all(const char *dir, FILE *fps[CZ_CIFAR_FILES])
 {
-    memset(ds, 0, sizeof *ds);
-    ds->pixels = cz_alloc(CZ_CIFAR_POOL, CZ_CIFAR_PIXELS, "CIFAR-10 pixels");
-    ds->labels = cz_alloc(CZ_CIFAR_POOL, 1, "CIFAR-10 labels");
-    if (!ds->pixels || !ds->labels) {
-        cz_dataset_free(ds);
-        return CZ_ERR_NOMEM;
-    }
+    for (int f = 0; f < CZ_CIFAR_FILES; f++)
+        fps[f] = NULL;
     for (int f = 0; f < CZ_CIFAR_FILES; f++) {
         char path[4096];
-        FILE *fp;
         long size;
         cz_status st = cifar_join(path, sizeof path, dir, cz_cifar_files[f].name);
         if (!st)
-            st = cifar_open(path, &fp, &size);
-        if (st) {
-            cz_dataset_free(ds);
-            return st;
-        }
-        if (size != CZ_CIFAR_FILE_BYTES) {
-            fclose(fp);
-            cz_dataset_free(ds);
-            return cz_fail(CZ_ERR_FORMAT, "%s: %ld bytes, expected %ld (truncated or not "
-                           "CIFAR-10); run `colorize data fetch`", path, size,
-                           CZ_CIFAR_FILE_BYTES);
-        }
+            st = cifar_open(path, &fps[f], &size);
+        if (!st && size != CZ_CIFAR_FILE_BYTES)
+            st = cz_fail(CZ_ERR_FORMAT, "%s: %ld bytes, expected %ld (truncated or not "
+                         "CIFAR-10); run `colorize data fetch`", path, size,
+                         CZ_CIFAR_FILE_BYTES);
+        if (st)
+            return st; /* the caller closes what was opened */
+    }
+    return CZ_OK;
+}
+
+cz_status cz_cifar_load(const char *dir, cz_dataset *ds)
+{
+    memset(ds, 0, sizeof *ds);
+    FILE *fps[CZ_CIFAR_FILES];
+    cz_status st = cifar_open_all(dir, fps);
+    if (!st) {
+        ds->pixels = cz_alloc(CZ_CIFAR_POOL, CZ_CIFAR_PIXELS, "CIFAR-10 pixels");
+        ds->labels = cz_alloc(CZ_CIFAR_POOL, 1, "CIFAR-10 labels");
+        if (!ds->pixels || !ds->labels)
+            st = CZ_ERR_NOMEM;
+    }
+    for (int f = 0; !st && f < CZ_CIFAR_FILES; f++) {
+        char path[4096];
+        cifar_join(path, sizeof path, dir, cz_cifar_files[f].name); /* fit above */
         size_t first = (size_t)f * CZ_CIFAR_PER_FILE;
-        st = cifar_read_records(fp, path, CZ_CIFAR_PER_FILE,
+        st = cifar_read_records(fps[f], path, CZ_CIFAR_PER_FILE,
                                 ds->pixels + first * CZ_CIFAR_PIXELS, ds->labels + first);
-        fclose(fp);
-        if (st) {
-            cz_dataset_free(ds);
-            return st;
-        }
+    }
+    for (int f = 0; f < CZ_CIFAR_FILES; f++)
+        if (fps[f])
+            fclose(fps[f]);
+    if (st) {
+        cz_dataset_free(ds);
+        return st;
     }
     ds->count = CZ_CIFAR_POOL;
     ds->side = CZ_CIFAR_SIDE;

@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "model_io.h"
 #include "paths.h"
+#include "image_impl.h"
 #include "util.h"
 
 struct cz_colorizer {
@@ -39,7 +40,15 @@ cz_status cz_colorizer_open(const char *model_path, const cz_colorizer_options *
     c->opt.working_size = CZ_DEFAULT_WORKING_SIZE;
     c->opt.decode.rule = CZ_DECODE_MEAN;
     c->opt.decode.temperature = CZ_DEFAULT_TEMPERATURE;
+    c->opt.max_pixels = CZ_DEFAULT_MAX_PIXELS;
     if (options) {
+        if (options->max_pixels > CZ_IMAGE_MAX_PIXELS) {
+            free(c);
+            return cz_fail(CZ_ERR_ARG, "max_pixels %zu is over the hard limit of %u pixels",
+                           options->max_pixels, CZ_IMAGE_MAX_PIXELS);
+        }
+        if (options->max_pixels)
+            c->opt.max_pixels = options->max_pixels;
         if (options->working_size < 0 || options->working_size > 4096) {
             free(c);
             return cz_fail(CZ_ERR_ARG, "working size %d out of range (8..4096, 0 = default)",
@@ -77,14 +86,26 @@ const char *cz_colorizer_describe(const cz_colorizer *c)
     return c->description;
 }
 
-/* Working size: shorter side = working_size, aspect kept, both sides
- * rounded to multiples of 8 (at least 8). */
+size_t cz_colorizer_max_pixels(const cz_colorizer *c)
+{
+    return c->opt.max_pixels;
+}
+
+/* Working size: shorter side = working_size, aspect kept up to
+ * CZ_WORKING_MAX_ASPECT (the long side is clamped beyond, and to the image
+ * side limit), both sides rounded to multiples of 8 (at least 8). */
 static void working_dims(int w, int h, int size, int *ww, int *wh)
 {
     double scale = (double)size / (w < h ? w : h);
-    int a = (int)lround(w * scale / 8.0) * 8, b = (int)lround(h * scale / 8.0) * 8;
-    *ww = a < 8 ? 8 : a;
-    *wh = b < 8 ? 8 : b;
+    double a = w * scale, b = h * scale;
+    double cap = (double)size * CZ_WORKING_MAX_ASPECT;
+    if (cap > CZ_IMAGE_MAX_SIDE - 7)
+        cap = CZ_IMAGE_MAX_SIDE - 7;
+    a = a > cap ? cap : a;
+    b = b > cap ? cap : b;
+    int ra = (int)lround(a / 8.0) * 8, rb = (int)lround(b / 8.0) * 8;
+    *ww = ra < 8 ? 8 : ra;
+    *wh = rb < 8 ? 8 : rb;
 }
 
 static cz_status ensure_net(cz_colorizer *c, int h, int w)
@@ -107,66 +128,96 @@ static cz_status ensure_net(cz_colorizer *c, int h, int w)
     return CZ_OK;
 }
 
-cz_status cz_colorize_pixels(cz_colorizer *c, const uint8_t *pixels, int width, int height,
-                             int channels, int stride, uint8_t *out_rgb)
+/* Rows of the full-resolution chroma made at a time: the U and V planes
+ * are never held whole (a 16384 x 16384 picture would need 2 GB for them). */
+#define COLORIZE_BAND_ROWS 64
+
+/* Luma of one pixel, as the network and the recombination see it. */
+static float pixel_luma(const uint8_t *p, int colour)
 {
-    if (!c || !pixels || !out_rgb || width < 1 || height < 1 || channels < 1 || channels > 4 ||
-        stride < width * channels)
-        return cz_fail(CZ_ERR_ARG, "colorize: bad image arguments (%dx%d, %d channels, stride %d)", width,
-                       height, channels, stride);
-    if ((size_t)width * height > CZ_IMAGE_MAX_PIXELS)
-        return cz_fail(CZ_ERR_ARG, "colorize: image of %dx%d pixels is too large", width, height);
-    const size_t n = (size_t)width * height;
+    float y, u, v;
+    if (!colour)
+        return p[0] / 255.0f;
+    cz_rgb_to_yuv(p[0] / 255.0f, p[1] / 255.0f, p[2] / 255.0f, &y, &u, &v);
+    return y;
+}
+
+static cz_status check_pixels(const cz_colorizer *c, int width, int height)
+{
+    if ((size_t)width * height <= c->opt.max_pixels)
+        return CZ_OK;
+    return cz_fail(CZ_ERR_ARG, "colorize: picture of %d x %d = %zu pixels is over the max-pixels limit of %zu",
+                   width, height, (size_t)width * height, c->opt.max_pixels);
+}
+
+/* The colouriser proper: out receives out_channels (3, or 4 with the
+ * input's last channel as alpha) bytes per pixel, rows packed. */
+static cz_status colorize_into(cz_colorizer *c, const uint8_t *pixels, int width, int height,
+                               int channels, int stride, uint8_t *out, int out_channels)
+{
+    cz_status st = check_pixels(c, width, height);
+    if (st)
+        return st;
     int ww, wh;
     working_dims(width, height, c->opt.working_size, &ww, &wh);
     const size_t wn = (size_t)ww * wh;
-    float *y = cz_alloc_aligned(n, sizeof(float), "luma");
+    const int colour = channels >= 3;
+    const int band = height < COLORIZE_BAND_ROWS ? height : COLORIZE_BAND_ROWS;
     float *ys = cz_alloc_aligned(wn, sizeof(float), "working luma");
     float *net_out = cz_alloc_aligned(wn * (size_t)c->model.out_channels, sizeof(float), "network output");
     float *uv = cz_alloc_aligned(2 * wn, sizeof(float), "working chroma");
-    float *u = cz_alloc_aligned(n, sizeof(float), "chroma U");
-    float *v = cz_alloc_aligned(n, sizeof(float), "chroma V");
-    cz_status st = CZ_ERR_NOMEM;
-    if (!y || !ys || !net_out || !uv || !u || !v)
+    float *u = cz_alloc_aligned((size_t)band * width, sizeof(float), "chroma U rows");
+    float *v = cz_alloc_aligned((size_t)band * width, sizeof(float), "chroma V rows");
+    cz_image gi = {0}, gs = {0};
+    st = CZ_ERR_NOMEM;
+    if (!ys || !net_out || !uv || !u || !v)
         goto done;
-    const int colour = channels >= 3;
+    /* Area-correct shrink of the 8-bit luma: bilinear sampling would alias. */
+    if ((st = cz_image_alloc(&gi, width, height, 1)))
+        goto done;
     for (int r = 0; r < height; r++) {
         const uint8_t *row = pixels + (size_t)r * stride;
-        for (int x = 0; x < width; x++) {
-            const uint8_t *p = row + (size_t)x * channels;
-            float yy, uu, vv;
-            if (colour)
-                cz_rgb_to_yuv(p[0] / 255.0f, p[1] / 255.0f, p[2] / 255.0f, &yy, &uu, &vv);
-            else
-                yy = p[0] / 255.0f;
-            y[(size_t)r * width + x] = yy;
-        }
+        uint8_t *g = gi.pixels + (size_t)r * width;
+        for (int x = 0; x < width; x++)
+            g[x] = (uint8_t)lrintf(fminf(fmaxf(pixel_luma(row + (size_t)x * channels, colour), 0.0f), 1.0f) *
+                                   255.0f);
     }
-    /* Area-correct shrink of the luma: bilinear sampling would alias. */
-    {
-        cz_image gi = {0}, gs = {0};
-        if ((st = cz_image_alloc(&gi, width, height, 1)))
-            goto done;
-        for (size_t i = 0; i < n; i++)
-            gi.pixels[i] = (uint8_t)lrintf(fminf(fmaxf(y[i], 0.0f), 1.0f) * 255.0f);
-        st = cz_image_resize(&gi, ww, wh, &gs);
-        cz_image_free(&gi);
-        if (st)
-            goto done;
-        for (size_t i = 0; i < wn; i++)
-            ys[i] = gs.pixels[i] / 255.0f;
-        cz_image_free(&gs);
-    }
+    st = cz_image_resize(&gi, ww, wh, &gs);
+    cz_image_free(&gi);
+    if (st)
+        goto done;
+    for (size_t i = 0; i < wn; i++)
+        ys[i] = gs.pixels[i] / 255.0f;
+    cz_image_free(&gs);
     if ((st = ensure_net(c, wh, ww)) || (st = cz_net_forward(c->net, ys, net_out)))
         goto done;
     cz_decode_output(net_out, c->model.head, 1, (int)wn, c->opt.decode, uv);
-    cz_resize_plane_bilinear(uv, ww, wh, u, width, height);
-    cz_resize_plane_bilinear(uv + wn, ww, wh, v, width, height);
-    for (size_t i = 0; i < n; i++)
-        cz_yuv_to_rgb8(y[i], u[i], v[i], out_rgb + 3 * i);
+    /* Upsampled chroma band by band, joined with the full-resolution luma. */
+    for (int r0 = 0; r0 < height; r0 += band) {
+        int nr = height - r0 < band ? height - r0 : band;
+        if ((st = cz_resize_plane_bilinear_rows(uv, ww, wh, u, width, height, r0, nr)) ||
+            (st = cz_resize_plane_bilinear_rows(uv + wn, ww, wh, v, width, height, r0, nr)))
+            goto done;
+        for (int r = 0; r < nr; r++) {
+            const uint8_t *row = pixels + (size_t)(r0 + r) * stride;
+            uint8_t *o = out + (size_t)(r0 + r) * width * out_channels;
+            const float *ur = u + (size_t)r * width, *vr = v + (size_t)r * width;
+            for (int x = 0; x < width; x++) {
+                const uint8_t *p = row + (size_t)x * channels;
+                cz_yuv_to_rgb8(pixel_luma(p, colour), ur[x], vr[x], o + (size_t)x * out_channels);
+                if (out_channels == 4)
+                    o[(size_t)x * 4 + 3] = p[channels - 1];
+            }
+        }
+    }
     st = CZ_OK;
 done:
-    free(y);
+    /* Name the picture, not only the internal buffer or size that failed. */
+    if (st)
+        cz_fail(st, "colorize: picture of %d x %d (network at %d x %d): %s", width, height, ww, wh,
+                cz_last_error());
+    cz_image_free(&gi);
+    cz_image_free(&gs);
     free(ys);
     free(net_out);
     free(uv);
@@ -175,29 +226,29 @@ done:
     return st;
 }
 
+cz_status cz_colorize_pixels(cz_colorizer *c, const uint8_t *pixels, int width, int height,
+                             int channels, int stride, uint8_t *out_rgb)
+{
+    if (!c || !pixels || !out_rgb || width < 1 || height < 1 || channels < 1 || channels > 4 ||
+        stride < width * channels)
+        return cz_fail(CZ_ERR_ARG, "colorize: bad image arguments (%dx%d, %d channels, stride %d)", width,
+                       height, channels, stride);
+    return colorize_into(c, pixels, width, height, channels, stride, out_rgb, 3);
+}
+
 cz_status cz_colorize_image(cz_colorizer *c, const cz_image *in, cz_image *out)
 {
     memset(out, 0, sizeof *out);
-    if (!in || !in->pixels)
+    if (!c || !in || !in->pixels || in->width < 1 || in->height < 1 || in->channels < 1 || in->channels > 4)
         return cz_fail(CZ_ERR_ARG, "colorize: no image");
-    const int alpha = in->channels == 2 || in->channels == 4;
-    cz_status st = cz_image_alloc(out, in->width, in->height, alpha ? 4 : 3);
+    cz_status st = check_pixels(c, in->width, in->height); /* before allocating *out */
     if (st)
         return st;
-    const size_t n = (size_t)in->width * in->height;
-    uint8_t *rgb = alpha ? cz_alloc(n, 3, "colour pixels") : out->pixels;
-    if (!rgb) {
-        cz_image_free(out);
-        return CZ_ERR_NOMEM;
-    }
-    st = cz_colorize_pixels(c, in->pixels, in->width, in->height, in->channels, in->width * in->channels, rgb);
-    if (!st && alpha)
-        for (size_t i = 0; i < n; i++) {
-            memcpy(out->pixels + 4 * i, rgb + 3 * i, 3);
-            out->pixels[4 * i + 3] = in->pixels[i * in->channels + in->channels - 1];
-        }
-    if (alpha)
-        free(rgb);
+    const int alpha = in->channels == 2 || in->channels == 4;
+    if ((st = cz_image_alloc(out, in->width, in->height, alpha ? 4 : 3)))
+        return st;
+    st = colorize_into(c, in->pixels, in->width, in->height, in->channels, in->width * in->channels,
+                       out->pixels, alpha ? 4 : 3);
     if (st)
         cz_image_free(out);
     return st;

@@ -1,6 +1,7 @@
 /* Per-thread last-error buffer. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "colorize/error.h"
 
@@ -8,12 +9,17 @@ static _Thread_local char last_error[1024];
 
 const char *cz_last_error(void) { return last_error; }
 
+/* Formatted into a scratch buffer first: callers often wrap the previous
+ * reason (cz_fail(st, "%s (hint)", cz_last_error())), and formatting into the
+ * buffer being read would print an empty or garbled message. */
 cz_status cz_fail(cz_status status, const char *fmt, ...)
 {
+    char buf[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    memcpy(last_error, buf, sizeof last_error);
     return status;
 }
 

@@ -77,7 +77,7 @@ cz_status cz_data_open(const char *path, int verify, int side, cz_dataset *ds, i
         if (verify) {
             cz_status st = cz_cifar_verify(path, NULL);
             if (st)
-                return cz_fail(st, "%s (run `colorize data fetch`)", cz_last_error());
+                return st; /* its message names the file and the fetch command */
         }
         *pooled_cifar = 1;
         return cz_cifar_load(path, ds);

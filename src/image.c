@@ -22,6 +22,14 @@ cz_status cz_image_check_size(long long width, long long height, int channels, c
                    name, width, height, channels, CZ_IMAGE_MAX_SIDE, CZ_IMAGE_MAX_PIXELS);
 }
 
+cz_status cz_image_check_pixels(long long width, long long height, size_t max_pixels, const char *name)
+{
+    if (!max_pixels || (unsigned long long)(width * height) <= (unsigned long long)max_pixels)
+        return CZ_OK;
+    return cz_fail(CZ_ERR_ARG, "%s: picture of %lld x %lld = %lld pixels is over the max-pixels limit of %zu",
+                   name, width, height, width * height, max_pixels);
+}
+
 cz_status cz_image_alloc(cz_image *img, int width, int height, int channels)
 {
     memset(img, 0, sizeof *img);
@@ -49,6 +57,11 @@ void cz_image_free(cz_image *img)
 
 cz_status cz_image_read(const char *path, cz_image *img)
 {
+    return cz_image_read_max(path, 0, img);
+}
+
+cz_status cz_image_read_max(const char *path, size_t max_pixels, cz_image *img)
+{
     memset(img, 0, sizeof *img);
     if (!path)
         return cz_fail(CZ_ERR_ARG, "cz_image_read: no path given");
@@ -57,12 +70,18 @@ cz_status cz_image_read(const char *path, cz_image *img)
     cz_status st = cz_read_file(path, CZ_IMAGE_MAX_FILE_BYTES, &data, &size);
     if (st)
         return st;
-    st = cz_image_read_memory(data, size, path, img);
+    st = cz_image_read_memory_max(data, size, path, max_pixels, img);
     free(data);
     return st;
 }
 
 cz_status cz_image_read_memory(const uint8_t *data, size_t size, const char *name, cz_image *img)
+{
+    return cz_image_read_memory_max(data, size, name, 0, img);
+}
+
+cz_status cz_image_read_memory_max(const uint8_t *data, size_t size, const char *name,
+                                   size_t max_pixels, cz_image *img)
 {
     static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     static const uint8_t jpeg_sig[3] = {0xff, 0xd8, 0xff};
@@ -73,8 +92,8 @@ cz_status cz_image_read_memory(const uint8_t *data, size_t size, const char *nam
         return cz_fail(CZ_ERR_ARG, "%s: no data", name);
     /* Trust the signature, not the file name: ".png" files are often JPEGs. */
     if (size >= sizeof png_sig && memcmp(data, png_sig, sizeof png_sig) == 0)
-        return cz_png_decode(data, size, name, img);
+        return cz_png_decode(data, size, name, max_pixels, img);
     if (size >= sizeof jpeg_sig && memcmp(data, jpeg_sig, sizeof jpeg_sig) == 0)
-        return cz_jpeg_decode(data, size, name, img);
+        return cz_jpeg_decode(data, size, name, max_pixels, img);
     return cz_fail(CZ_ERR_FORMAT, "%s: not a PNG or JPEG file", name);
 }

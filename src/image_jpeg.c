@@ -23,6 +23,7 @@ typedef struct image_jpeg_reader {
     char msg[JMSG_LENGTH_MAX];
     const char *name;
     int orientation; /* EXIF, 1 = as stored */
+    size_t max_pixels; /* 0: no limit beyond image.h's */
     struct jpeg_decompress_struct cinfo;
     cz_image img;
 } image_jpeg_reader;
@@ -73,6 +74,8 @@ static cz_status image_jpeg_decode_run(image_jpeg_reader *r, const uint8_t *data
     ci->out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
     /* Before jpeg_start_decompress, which sizes its buffers from the header. */
     cz_status st = cz_image_check_size(ci->image_width, ci->image_height, channels, r->name);
+    if (!st)
+        st = cz_image_check_pixels(ci->image_width, ci->image_height, r->max_pixels, r->name);
     if (st)
         return st;
     jpeg_start_decompress(ci);
@@ -95,7 +98,8 @@ static cz_status image_jpeg_decode_run(image_jpeg_reader *r, const uint8_t *data
     return CZ_OK;
 }
 
-cz_status cz_jpeg_decode(const uint8_t *data, size_t size, const char *name, cz_image *img)
+cz_status cz_jpeg_decode(const uint8_t *data, size_t size, const char *name, size_t max_pixels,
+                         cz_image *img)
 {
     memset(img, 0, sizeof *img);
 #if SIZE_MAX > ULONG_MAX
@@ -105,6 +109,7 @@ cz_status cz_jpeg_decode(const uint8_t *data, size_t size, const char *name, cz_
     image_jpeg_reader r;
     memset(&r, 0, sizeof r);
     r.name = name;
+    r.max_pixels = max_pixels;
     r.cinfo.err = jpeg_std_error(&r.err);
     r.err.error_exit = image_jpeg_on_error;
     r.err.emit_message = image_jpeg_on_message;

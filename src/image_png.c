@@ -17,11 +17,19 @@
  * fraction of the time. */
 #define PNG_WRITE_LEVEL 6
 #define PNG_MSG_SIZE 256
+/* Largest ancillary chunk (or decompressed text/profile) libpng may buffer.
+ * Pixel data is streamed and not bounded by this; real ICC profiles and
+ * EXIF blocks are well under a megabyte. Without a cap a 93-byte file whose
+ * sPLT chunk claims 1.95 GB makes libpng allocate all of it (issue 13). */
+#define PNG_CHUNK_MAX ((png_alloc_size_t)8 << 20)
+/* Ancillary chunks kept per file (libpng's own default is 1000). */
+#define PNG_CHUNK_CACHE_MAX 128
 
 typedef struct image_png_reader {
     const uint8_t *data;
     size_t size, pos;
     const char *name;
+    size_t max_pixels;
     char msg[PNG_MSG_SIZE]; /* libpng's reason, kept for the one-line error */
     png_structp png;
     png_infop info;
@@ -73,6 +81,8 @@ static cz_status image_png_decode_run(image_png_reader *r)
     png_get_IHDR(png, info, &width, &height, &depth, &color, &interlace, NULL, NULL);
     /* Reject a lying or enormous header before libpng sizes any row buffer. */
     cz_status st = cz_image_check_size(width, height, 1, r->name);
+    if (!st)
+        st = cz_image_check_pixels(width, height, r->max_pixels, r->name);
     if (st)
         return st;
 
@@ -108,7 +118,8 @@ static cz_status image_png_decode_run(image_png_reader *r)
     return CZ_OK;
 }
 
-cz_status cz_png_decode(const uint8_t *data, size_t size, const char *name, cz_image *img)
+cz_status cz_png_decode(const uint8_t *data, size_t size, const char *name, size_t max_pixels,
+                        cz_image *img)
 {
     image_png_reader r;
     memset(&r, 0, sizeof r);
@@ -116,9 +127,35 @@ cz_status cz_png_decode(const uint8_t *data, size_t size, const char *name, cz_i
     r.data = data;
     r.size = size;
     r.name = name;
+    r.max_pixels = max_pixels;
+    /* The size in IHDR (always the first chunk) is checked here, so that
+     * an oversized picture gets our message with the limits rather than
+     * libpng's "exceeds user limit"; libpng's limits below back it up. */
+    if (size >= 24 && memcmp(data + 12, "IHDR", 4) == 0) {
+        uint32_t w = (uint32_t)data[16] << 24 | (uint32_t)data[17] << 16 | (uint32_t)data[18] << 8 | data[19];
+        uint32_t h = (uint32_t)data[20] << 24 | (uint32_t)data[21] << 16 | (uint32_t)data[22] << 8 | data[23];
+        cz_status st = cz_image_check_size(w, h, 1, name);
+        if (!st)
+            st = cz_image_check_pixels(w, h, max_pixels, name);
+        if (st)
+            return st;
+    }
     r.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, r.msg, image_png_on_error, image_png_on_warning);
     if (!r.png)
         return cz_fail(CZ_ERR_NOMEM, "%s: cannot create a PNG decoder", name);
+    /* Limits first, before libpng reads a byte: sides as image.h allows,
+     * every buffered chunk capped. */
+    png_set_user_limits(r.png, CZ_IMAGE_MAX_SIDE, CZ_IMAGE_MAX_SIDE);
+    png_set_chunk_cache_max(r.png, PNG_CHUNK_CACHE_MAX);
+    png_set_chunk_malloc_max(r.png, PNG_CHUNK_MAX);
+    /* libpng only warns when a chunk is over the cap, then buffers it anyway
+     * (png_read_buffer has no limit of its own), so the ancillary chunks we
+     * never use are not read at all: skipped ones are streamed past. tRNS
+     * stays (it becomes alpha). */
+    static const png_byte ignored[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0"
+                                      "pCAL\0pHYs\0sBIT\0sCAL\0sPLT\0sRGB\0tEXt\0tIME\0zTXt";
+    png_set_keep_unknown_chunks(r.png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    png_set_keep_unknown_chunks(r.png, PNG_HANDLE_CHUNK_NEVER, ignored, (int)(sizeof ignored / 5));
     r.info = png_create_info_struct(r.png);
     cz_status st = r.info ? image_png_decode_run(&r)
                           : cz_fail(CZ_ERR_NOMEM, "%s: cannot create a PNG decoder", name);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "colorize/image.h"
+#include "image_impl.h"
 #include "util.h"
 
 typedef struct resize_taps {
@@ -163,6 +164,39 @@ void cz_resize_plane_bilinear(const float *src, int sw, int sh, float *dst, int 
             out[x] = top + fy * (bottom - top);
         }
     }
+}
+
+cz_status cz_resize_plane_bilinear_rows(const float *src, int sw, int sh, float *dst, int dw, int dh,
+                                        int row0, int nrows)
+{
+    if (sw < 1 || sh < 1 || dw < 1 || dh < 1 || row0 < 0 || nrows < 1 || row0 + nrows > dh)
+        return CZ_OK;
+    /* The column taps, once per band rather than once per pixel. */
+    int *x0 = cz_alloc((size_t)dw, 2 * sizeof *x0, "resize columns");
+    float *fx = cz_alloc((size_t)dw, sizeof *fx, "resize columns");
+    if (!x0 || !fx) {
+        free(x0);
+        free(fx);
+        return CZ_ERR_NOMEM;
+    }
+    int *x1 = x0 + dw;
+    for (int x = 0; x < dw; x++)
+        bilinear_coord(x, sw, dw, &x0[x], &x1[x], &fx[x]);
+    for (int y = row0; y < row0 + nrows; y++) {
+        int y0, y1;
+        float fy;
+        bilinear_coord(y, sh, dh, &y0, &y1, &fy);
+        const float *r0 = src + (size_t)y0 * (size_t)sw, *r1 = src + (size_t)y1 * (size_t)sw;
+        float *out = dst + (size_t)(y - row0) * (size_t)dw;
+        for (int x = 0; x < dw; x++) {
+            float top = r0[x0[x]] + fx[x] * (r0[x1[x]] - r0[x0[x]]);
+            float bottom = r1[x0[x]] + fx[x] * (r1[x1[x]] - r1[x0[x]]);
+            out[x] = top + fy * (bottom - top);
+        }
+    }
+    free(x0);
+    free(fx);
+    return CZ_OK;
 }
 
 cz_status cz_image_center_crop_square(const cz_image *src, cz_image *dst)

@@ -120,25 +120,60 @@ double cz_metrics_mse(const cz_metrics *m)
     return m->pixels ? (m->se_u + m->se_v) / (double)m->pixels : 0;
 }
 
+double cz_metrics_class_mse(const cz_metrics *m, int k)
+{
+    return m->px_class[k] ? m->se_class[k] / (double)m->px_class[k] : NAN;
+}
+
 double cz_metrics_psnr(const cz_metrics *m)
 {
-    double mse = m->rgb_values ? m->rgb_se / (double)m->rgb_values : 0;
+    if (!m->rgb_values)
+        return NAN;
+    double mse = m->rgb_se / (double)m->rgb_values;
     return mse > 0 ? 10.0 * log10(255.0 * 255.0 / mse) : INFINITY;
+}
+
+/* JSON has no inf or nan: a value that is not a finite number is absent. */
+static void json_number(FILE *fp, const char *fmt, double v)
+{
+    if (isfinite(v))
+        fprintf(fp, fmt, v);
+    else
+        fputs("null", fp);
 }
 
 void cz_metrics_json(const cz_metrics *m, FILE *fp, const char *decode, const char *split)
 {
-    double px = m->pixels ? (double)m->pixels : 1;
-    fprintf(fp, "{\"chroma_mse\": %.8f, \"mse_u\": %.8f, \"mse_v\": %.8f, \"psnr_rgb\": %.4f, ",
-            cz_metrics_mse(m), m->se_u / px, m->se_v / px, cz_metrics_psnr(m));
-    fprintf(fp, "\"grey_chroma_mse\": %.8f, \"per_class\": [", m->se_grey / px);
-    for (int k = 0; k < CZ_CIFAR_CLASSES; k++)
-        fprintf(fp, "%s%.8f", k ? ", " : "", m->px_class[k] ? m->se_class[k] / (double)m->px_class[k] : 0.0);
-    fprintf(fp, "], \"colorfulness_pred\": %.4f, \"colorfulness_true\": %.4f, ",
-            m->colorful_images ? m->colorful_pred / (double)m->colorful_images : 0,
-            m->colorful_images ? m->colorful_true / (double)m->colorful_images : 0);
-    if (m->has_cls)
-        fprintf(fp, "\"bin_acc_u\": %.6f, \"bin_acc_v\": %.6f, \"cross_entropy\": %.6f, ",
-                (double)m->correct_u / px, (double)m->correct_v / px, m->ce / px);
+    double px = m->pixels ? (double)m->pixels : NAN;
+    double ci = m->colorful_images ? (double)m->colorful_images : NAN;
+    fputs("{\"chroma_mse\": ", fp);
+    json_number(fp, "%.8f", m->pixels ? cz_metrics_mse(m) : NAN);
+    fputs(", \"mse_u\": ", fp);
+    json_number(fp, "%.8f", m->se_u / px);
+    fputs(", \"mse_v\": ", fp);
+    json_number(fp, "%.8f", m->se_v / px);
+    fputs(", \"psnr_rgb\": ", fp);
+    json_number(fp, "%.4f", cz_metrics_psnr(m));
+    fputs(", \"grey_chroma_mse\": ", fp);
+    json_number(fp, "%.8f", m->se_grey / px);
+    fputs(", \"per_class\": [", fp);
+    for (int k = 0; k < CZ_CIFAR_CLASSES; k++) {
+        fputs(k ? ", " : "", fp);
+        json_number(fp, "%.8f", cz_metrics_class_mse(m, k));
+    }
+    fputs("], \"colorfulness_pred\": ", fp);
+    json_number(fp, "%.4f", m->colorful_pred / ci);
+    fputs(", \"colorfulness_true\": ", fp);
+    json_number(fp, "%.4f", m->colorful_true / ci);
+    fputs(", ", fp);
+    if (m->has_cls) {
+        fputs("\"bin_acc_u\": ", fp);
+        json_number(fp, "%.6f", (double)m->correct_u / px);
+        fputs(", \"bin_acc_v\": ", fp);
+        json_number(fp, "%.6f", (double)m->correct_v / px);
+        fputs(", \"cross_entropy\": ", fp);
+        json_number(fp, "%.6f", m->ce / px);
+        fputs(", ", fp);
+    }
     fprintf(fp, "\"decode\": \"%s\", \"split\": \"%s\", \"images\": %ld}", decode, split, m->images);
 }

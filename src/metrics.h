@@ -34,11 +34,15 @@ void cz_metrics_add(cz_metrics *m, const cz_batch *b, const float *out, const fl
                     cz_head head);
 
 double cz_metrics_mse(const cz_metrics *m);
+/* Chroma MSE of class k; NAN when the split holds no image of that class. */
+double cz_metrics_class_mse(const cz_metrics *m, int k);
+/* RGB PSNR in dB: INFINITY for a perfect match, NAN with no pixels. */
 double cz_metrics_psnr(const cz_metrics *m);
 /* Hasler & Süsstrunk colourfulness of one RGB image (0-255 floats, planar). */
 double cz_colorfulness(const float *r, const float *g, const float *b, int pixels);
 
-/* Write the metrics as a JSON object. */
+/* Write the metrics as a JSON object; a value that is not a finite number
+ * (a class without images, an infinite PSNR) is written as null. */
 void cz_metrics_json(const cz_metrics *m, FILE *fp, const char *decode, const char *split);
 
 #endif

@@ -42,10 +42,13 @@ cz_status cz_model_init(cz_model *m, cz_arch arch, cz_head head, int width, int 
     cz_status st = cz_model_graph(arch, width, m->out_channels, side, &m->graph);
     if (st)
         return st;
-    m->params = cz_alloc_aligned(m->graph.param_floats, sizeof(float), "parameters");
-    m->grads = cz_alloc_aligned(m->graph.param_floats, sizeof(float), "gradients");
-    m->buffers = cz_alloc_aligned(m->graph.buffer_floats + 1, sizeof(float), "buffers");
-    if (!m->params || !m->grads || !m->buffers) {
+    /* One at a time, stopping at the first failure, so the message names
+     * the slab that did not fit (a later success would not clear it, but a
+     * later failure would overwrite it). */
+    if (!(m->params = cz_alloc_aligned(m->graph.param_floats, sizeof(float), "parameters")) ||
+        !(m->grads = cz_alloc_aligned(m->graph.param_floats, sizeof(float), "gradients")) ||
+        !(m->buffers = cz_alloc_aligned(m->graph.buffer_floats + 1, sizeof(float),
+                                        "BatchNorm running statistics"))) {
         cz_model_free(m);
         return CZ_ERR_NOMEM;
     }

@@ -1,4 +1,6 @@
 /* Saving and loading models as safetensors. */
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +71,10 @@ cz_status cz_model_save(const cz_model *m, long batches_tracked, const char *pat
     return st;
 }
 
-static cz_status read_set(const cz_st_file *f, const cz_param_info *info, int n, float *slab)
+/* Presence, dtype and shape of every tensor of a set, from the header
+ * alone, and finite values: run before any slab is allocated, so that a
+ * tiny file naming a huge network costs nothing (issue 13). */
+static cz_status check_set(const cz_st_file *f, const cz_param_info *info, int n)
 {
     for (int i = 0; i < n; i++) {
         int64_t s[4];
@@ -78,7 +83,32 @@ static cz_status read_set(const cz_st_file *f, const cz_param_info *info, int n,
         cz_status st = cz_st_expect(f, info[i].name, CZ_ST_F32, info[i].ndim, s, &t);
         if (st)
             return st;
-        if ((st = cz_st_copy_f32(t, slab + info[i].offset)))
+        const uint8_t *bytes = t->data;
+        for (size_t k = 0; k < t->numel; k++) {
+            float x;
+            memcpy(&x, bytes + 4 * k, sizeof x); /* data is not aligned */
+            if (!isfinite(x))
+                return cz_fail(CZ_ERR_NUMERIC,
+                               "%s: tensor '%s' holds %s at element %zu: the model diverged or "
+                               "the file is corrupt; use another checkpoint",
+                               cz_st_path(f), info[i].name, isnan(x) ? "NaN" : "infinity", k);
+        }
+    }
+    return CZ_OK;
+}
+
+static cz_status check_graph(const cz_st_file *f, const cz_graph *g)
+{
+    cz_status st = check_set(f, g->params, g->n_params);
+    return st ? st : check_set(f, g->buffers, g->n_buffers);
+}
+
+/* Copy a set checked by check_set into its slab. */
+static cz_status read_set(const cz_st_file *f, const cz_param_info *info, int n, float *slab)
+{
+    for (int i = 0; i < n; i++) {
+        cz_status st = cz_st_copy_f32(cz_st_find(f, info[i].name), slab + info[i].offset);
+        if (st)
             return st;
     }
     return CZ_OK;
@@ -86,22 +116,32 @@ static cz_status read_set(const cz_st_file *f, const cz_param_info *info, int n,
 
 cz_status cz_model_read_tensors(const cz_st_file *f, cz_model *m)
 {
-    cz_status st = read_set(f, m->graph.params, m->graph.n_params, m->params);
+    cz_status st = check_graph(f, &m->graph);
+    if (!st)
+        st = read_set(f, m->graph.params, m->graph.n_params, m->params);
     if (!st)
         st = read_set(f, m->graph.buffers, m->graph.n_buffers, m->buffers);
     return st;
 }
 
+/* A decimal integer in [lo, hi] written plainly: digits only, no sign,
+ * space or leading zero (" 1" and "+1" are not widths). */
 static cz_status meta_int(const cz_st_file *f, const char *key, int lo, int hi, int *out)
 {
     const char *v = cz_st_metadata(f, key);
-    char *end;
     if (!v)
         return cz_fail(CZ_ERR_FORMAT, "%s: not a colorize model (no '%s' in the metadata)",
                        cz_st_path(f), key);
-    long x = strtol(v, &end, 10);
-    if (end == v || *end || x < lo || x > hi)
-        return cz_fail(CZ_ERR_FORMAT, "%s: bad metadata %s='%s'", cz_st_path(f), key, v);
+    long x = 0;
+    size_t n = strlen(v);
+    int ok = n >= 1 && n <= 9 && !(v[0] == '0' && n > 1);
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = v[i] >= '0' && v[i] <= '9';
+        x = 10 * x + (v[i] - '0');
+    }
+    if (!ok || x < lo || x > hi)
+        return cz_fail(CZ_ERR_FORMAT, "%s: bad metadata %s=\"%s\" (a plain integer %d..%d)",
+                       cz_st_path(f), key, v, lo, hi);
     *out = (int)x;
     return CZ_OK;
 }
@@ -130,6 +170,14 @@ cz_status cz_model_from_file(const cz_st_file *f, cz_model *m)
         return st;
     if (bins != 20)
         return cz_fail(CZ_ERR_FORMAT, "%s: %d bins; colorize uses 20", cz_st_path(f), bins);
+    /* Check the file against the graph before allocating its slabs. */
+    cz_graph g;
+    if ((st = cz_model_graph(a, width, h == CZ_HEAD_CLS ? 40 : 2, side, &g)))
+        return cz_fail(st, "%s: %s", cz_st_path(f), cz_last_error());
+    st = check_graph(f, &g);
+    cz_graph_free(&g);
+    if (st)
+        return st;
     if ((st = cz_model_init(m, a, h, width, side, 0)))
         return st;
     if ((st = cz_model_read_tensors(f, m))) {

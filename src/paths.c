@@ -1,4 +1,7 @@
-/* Locating the shipped model relative to the binary or the source tree. */
+/* Locating the shipped model relative to the binary, the shared library or
+ * the source tree. */
+#define _GNU_SOURCE /* dladdr */
+#include <dlfcn.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,20 @@ int cz_default_model_path(char *buf, size_t size)
             *slash = '\0';
             if (try_path(buf, size, exe, "/../share/colorize") || try_path(buf, size, exe, "/../models") ||
                 try_path(buf, size, exe, "/models"))
+                return 1;
+        }
+    }
+    /* Beside libcolorize.so (LIBDIR/../share/colorize): a program that is
+     * not colorize, such as the Python interpreter, finds the model of the
+     * library it loaded. */
+    Dl_info info;
+    if (dladdr((void *)cz_default_model_path, &info) && info.dli_fname && strlen(info.dli_fname) < PATH_MAX) {
+        char lib[PATH_MAX];
+        snprintf(lib, sizeof lib, "%s", info.dli_fname);
+        char *slash = strrchr(lib, '/');
+        if (slash) {
+            *slash = '\0';
+            if (try_path(buf, size, lib, "/../share/colorize"))
                 return 1;
         }
     }

@@ -103,6 +103,21 @@ int main(void)
     snprintf(path, sizeof path, "%s/grey.png", dir);
     CHECK(cz_image_read(path, &img) == CZ_OK && img.channels == 1);
     cz_image_free(&img);
+    /* issue 13 #7: a 65535 x 1 strip (65535:1) is coloured: the working
+     * size is clamped, not refused with an internal size */
+    picture("strip.png", 65535, 1, 1);
+    snprintf(args, sizeof args, "run --model %s/m.safetensors %s/strip.png -o %s/s_out.png", dir, dir, dir);
+    CHECK(sh(args) == 0);
+    snprintf(path, sizeof path, "%s/s_out.png", dir);
+    CHECK(cz_image_read(path, &img) == CZ_OK && img.width == 65535 && img.height == 1 && img.channels == 3);
+    cz_image_free(&img);
+    /* issue 13 #4: --max-pixels refuses a bigger picture with the numbers */
+    snprintf(args, sizeof args, "run --model %s/m.safetensors --max-pixels 1000 %s/grey.png -o %s/mp.png",
+             dir, dir, dir);
+    CHECK(sh(args) == 1 && err_has("grey.png: picture of 300 x 200 = 60000 pixels is over the max-pixels "
+                                   "limit of 1000"));
+    snprintf(args, sizeof args, "run --model %s/m.safetensors --max-pixels 0 %s/grey.png", dir, dir);
+    CHECK(sh(args) == 2);
     /* Bad model files and flags. */
     snprintf(args, sizeof args, "run --model %s/broken.png %s/grey.png -o %s/x.png", dir, dir, dir);
     CHECK(sh(args) == 1 && err_has("broken.png"));

@@ -495,6 +495,12 @@ static void test_jpeg_bad(void)
     check_failed_read(cz_image_read_memory(copy, rgb_jpeg_size, "huge.jpg", &img), &img,
                       "huge.jpg");
     CHECK(strstr(cz_last_error(), "size") != NULL);
+    /* issue 13 #4: a max-pixels limit refuses from the header, naming both */
+    CHECK(cz_image_read_memory_max(rgb_jpeg, rgb_jpeg_size, "small.jpg", 10, &img) == CZ_ERR_ARG);
+    CHECK(img.pixels == NULL && strstr(cz_last_error(), "small.jpg") &&
+          strstr(cz_last_error(), "over the max-pixels limit of 10"));
+    CHECK(cz_image_read_memory_max(rgb_jpeg, rgb_jpeg_size, "small.jpg", 1 << 20, &img) == CZ_OK);
+    cz_image_free(&img);
 
     /* Random damage: any outcome but a crash or an inconsistent result. */
     uint32_t seed = 12345;
@@ -737,6 +743,13 @@ static void test_png_bad(void)
     CHECK(strstr(cz_last_error(), "size") != NULL);
     n = lying_png(lie, 65535, 65535);
     check_failed_read(cz_image_read_memory(lie, n, "big2.png", &img), &img, "big2.png");
+    /* issue 13 #4: 16384 x 16384 is within the hard limits but over a
+     * max-pixels limit, refused from IHDR alone (the data is not there) */
+    n = lying_png(lie, 16384, 16384);
+    CHECK(cz_image_read_memory_max(lie, n, "wide.png", 100000000, &img) == CZ_ERR_ARG);
+    CHECK(img.pixels == NULL &&
+          strstr(cz_last_error(), "wide.png: picture of 16384 x 16384 = 268435456 pixels is over the "
+                                  "max-pixels limit of 100000000"));
     /* Control: the same construction with a sane size decodes. */
     n = lying_png(lie, 1, 1);
     CHECK(cz_image_read_memory(lie, n, "tiny.png", &img) == CZ_OK);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "colorize/image.h"
+#include "image_impl.h"
 #include "test.h"
 
 static uint32_t lcg(uint32_t *s)
@@ -263,6 +264,24 @@ static void test_crop(void)
     cz_image_free(&sq);
 }
 
+/* Band by band gives exactly the whole plane's values (issue 13 #4: the
+ * colouriser upsamples its chroma in bands of rows). */
+static void test_plane_bands(void)
+{
+    enum { SW = 7, SH = 5, DW = 131, DH = 97 };
+    float src[SW * SH], whole[DW * DH], band[DW * DH];
+    for (int i = 0; i < SW * SH; i++)
+        src[i] = (float)((i * 37) % 11) / 10.0f - 0.3f;
+    cz_resize_plane_bilinear(src, SW, SH, whole, DW, DH);
+    int same = 1;
+    for (int r0 = 0; r0 < DH; r0 += 13) {
+        int n = DH - r0 < 13 ? DH - r0 : 13;
+        CHECK(cz_resize_plane_bilinear_rows(src, SW, SH, band, DW, DH, r0, n) == CZ_OK);
+        same &= memcmp(band, whole + (size_t)r0 * DW, (size_t)n * DW * sizeof(float)) == 0;
+    }
+    CHECK(same);
+}
+
 static void test_errors(void)
 {
     cz_image src = make(4, 4, 3, NULL), dst, empty = {0};
@@ -281,6 +300,7 @@ int main(void)
     test_enlarge_values();
     test_against_reference();
     test_plane_bilinear();
+    test_plane_bands();
     test_crop();
     test_errors();
     TEST_END();

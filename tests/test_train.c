@@ -117,6 +117,8 @@ int main(void)
     other.resume = 1;
     CHECK(cz_train(&other, &ds, &split, NULL, &res) != CZ_OK);
     CHECK(strstr(cz_last_error(), "nothing to resume") != NULL);
+    /* issue 13 #8: the message names the state file it looked for */
+    CHECK(strstr(cz_last_error(), "/other/state.safetensors") != NULL);
     /* A second run into an existing output without --resume is refused. */
     config(&other, a, 2);
     CHECK(cz_train(&other, &ds, &split, NULL, &res) == CZ_ERR_ARG);

@@ -35,9 +35,20 @@ extern "C" {
  * (chosen by measurement, see docs/run.md). */
 #define CZ_DEFAULT_WORKING_SIZE 32
 
+/* The largest picture colourised unless the options say otherwise: 100
+ * megapixels need about 0.9 GB (RGBA) including the decoded input
+ * (docs/run.md gives the measured figures). Never above CZ_IMAGE_MAX_PIXELS. */
+#define CZ_DEFAULT_MAX_PIXELS ((size_t)100 * 1000 * 1000)
+
+/* The working size keeps the picture's aspect ratio up to this many to one;
+ * a more elongated picture (a 65535 x 1 strip) has its long working side
+ * clamped, so the network never sees more than 64 x size^2 pixels. */
+#define CZ_WORKING_MAX_ASPECT 64
+
 typedef struct cz_colorizer_options {
     int working_size;  /* shorter side at which chroma is predicted (0: default) */
     cz_decode decode;  /* for classification models (default: mean) */
+    size_t max_pixels; /* larger pictures are refused (0: CZ_DEFAULT_MAX_PIXELS) */
 } cz_colorizer_options;
 
 typedef struct cz_colorizer cz_colorizer;
@@ -49,9 +60,14 @@ void cz_colorizer_close(cz_colorizer *c);
 
 /* Architecture and head of the loaded model, e.g. "unet/reg w16". */
 const char *cz_colorizer_describe(const cz_colorizer *c);
+/* The picture size limit in force (pass it to cz_image_read_max to refuse a
+ * big picture before decoding it). */
+size_t cz_colorizer_max_pixels(const cz_colorizer *c);
 
 /* Colourise an image of 1-4 channels (grey, grey+alpha, RGB, RGBA); *out is
- * allocated: RGB, or RGBA when the input has alpha. */
+ * allocated: RGB, or RGBA when the input has alpha. Besides *out it needs
+ * about one byte per pixel and a few megabytes. Pictures of more than the
+ * max_pixels option are refused (CZ_ERR_ARG) with their size. */
 cz_status cz_colorize_image(cz_colorizer *c, const cz_image *in, cz_image *out);
 
 /* The same on raw interleaved 8-bit pixels with `stride` bytes per row;

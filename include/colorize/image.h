@@ -34,6 +34,12 @@ void cz_image_free(cz_image *img);
  * A truncated or corrupt file fails with a message naming the file. */
 cz_status cz_image_read(const char *path, cz_image *img);
 cz_status cz_image_read_memory(const uint8_t *data, size_t size, const char *name, cz_image *img);
+/* The same, refusing a picture of more than max_pixels pixels (0: only the
+ * limits above) from its header, before any pixel is decoded; the message
+ * gives the picture's size and the limit. */
+cz_status cz_image_read_max(const char *path, size_t max_pixels, cz_image *img);
+cz_status cz_image_read_memory_max(const uint8_t *data, size_t size, const char *name,
+                                   size_t max_pixels, cz_image *img);
 
 /* Write a PNG atomically (temporary file then rename): on failure no
  * partial file is left at path. */

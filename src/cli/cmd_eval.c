@@ -1,4 +1,5 @@
 /* colorize eval: every SPEC §4 metric of a model on the test or validation split. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +12,33 @@
 #include "sample_grid.h"
 #include "util.h"
 
+/* A value that is not a finite number is printed as "n/a"; the reason
+ * follows the table. */
+static void print_value(const char *fmt, double v, int *absent)
+{
+    if (isfinite(v)) {
+        printf(fmt, v);
+        return;
+    }
+    printf("%*s", 8, "n/a");
+    *absent = 1;
+}
+
 static void print_table(const cz_metrics *m, const cz_model *model, const char *path, const char *split,
                         const char *decode)
 {
     double px = (double)m->pixels;
+    int no_class = 0;
     printf("model          %s (%s/%s, width %d)\n", path, cz_arch_name(model->arch),
            cz_head_name(model->head), model->width);
     printf("split          %s: %ld images, decode %s\n", split, m->images, decode);
     printf("chroma MSE     %.6f   (grey baseline %.6f)\n", cz_metrics_mse(m), m->se_grey / px);
     printf("MSE U / V      %.6f / %.6f\n", m->se_u / px, m->se_v / px);
-    printf("PSNR (RGB)     %.2f dB\n", cz_metrics_psnr(m));
+    double psnr = cz_metrics_psnr(m);
+    if (isinf(psnr)) /* null in --json */
+        printf("PSNR (RGB)     n/a (infinite: the prediction matches every pixel)\n");
+    else
+        printf("PSNR (RGB)     %.2f dB\n", psnr);
     printf("colourfulness  %.2f predicted, %.2f ground truth\n",
            m->colorful_images ? m->colorful_pred / (double)m->colorful_images : 0,
            m->colorful_images ? m->colorful_true / (double)m->colorful_images : 0);
@@ -33,10 +51,13 @@ static void print_table(const cz_metrics *m, const cz_model *model, const char *
     if (!any)
         return;
     printf("per class      ");
-    for (int k = 0; k < CZ_CIFAR_CLASSES; k++)
-        printf("%s%s %.6f", k == 0 ? "" : (k % 4 == 0 ? "\n               " : "   "), cz_cifar_class_name(k),
-               m->px_class[k] ? m->se_class[k] / (double)m->px_class[k] : 0.0);
+    for (int k = 0; k < CZ_CIFAR_CLASSES; k++) {
+        printf("%s%s ", k == 0 ? "" : (k % 4 == 0 ? "\n               " : "   "), cz_cifar_class_name(k));
+        print_value("%.6f", cz_metrics_class_mse(m, k), &no_class);
+    }
     putchar('\n');
+    if (no_class)
+        printf("               n/a: no image of that class in this split (null in --json)\n");
 }
 
 int cmd_eval(int argc, char **argv)

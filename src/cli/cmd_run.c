@@ -147,6 +147,7 @@ int cmd_run(int argc, char **argv)
     cz_default_model_path(def_model, sizeof def_model);
     const char *model = def_model, *out = NULL, *outdir = NULL, *decode_text = "mean", *truth = NULL;
     int size = CZ_DEFAULT_WORKING_SIZE, threads = 2, compare = 0, overwrite = 0;
+    int max_pixels = (int)CZ_DEFAULT_MAX_PIXELS;
     cli_opt opts[] = {
         {"model", CLI_OPT_STR, &model, "model file (.safetensors)", 0, 0},
         {"o", CLI_OPT_STR, &out, "output PNG (one input only)", 0, 0},
@@ -156,6 +157,8 @@ int cmd_run(int argc, char **argv)
         {"compare", CLI_OPT_FLAG, &compare, "write grey | colourised side by side", 0, 0},
         {"overwrite", CLI_OPT_FLAG, &overwrite, "replace existing output files", 0, 0},
         {"truth", CLI_OPT_STR, &truth, "folder of colour originals (same names): report chroma MSE", 0, 0},
+        {"max-pixels", CLI_OPT_INT, &max_pixels,
+         "refuse bigger pictures (memory: about 9 bytes a pixel, docs/run.md)", 1, CZ_IMAGE_MAX_PIXELS},
         {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
         {NULL, 0, NULL, NULL, 0, 0}};
     const char *pos[4096];
@@ -174,7 +177,7 @@ int cmd_run(int argc, char **argv)
         cli_error("run", "give either -o or --outdir, not both");
         return CLI_EXIT_USAGE;
     }
-    cz_colorizer_options co = {.working_size = size};
+    cz_colorizer_options co = {.working_size = size, .max_pixels = (size_t)max_pixels};
     if (cz_decode_parse(decode_text, &co.decode)) {
         cli_error("run", "%s", cz_last_error());
         return CLI_EXIT_USAGE;
@@ -226,7 +229,7 @@ int cmd_run(int argc, char **argv)
         else if (!overwrite && cz_file_exists(dst))
             st = cz_fail(CZ_ERR_IO, "%s exists (pass --overwrite to replace it)", dst);
         if (!st)
-            st = cz_image_read(in, &img);
+            st = cz_image_read_max(in, cz_colorizer_max_pixels(c), &img); /* refused before decoding */
         if (!st)
             st = cz_colorize_image(c, &img, &col);
         if (!st && truth) {
