@@ -1,103 +1,17 @@
-/* oneDNN backend: builds one primitive per graph operation (and its
- * backward passes), keeps activations in the layouts oneDNN picks
- * (format_tag_any) and reorders only at the edges: weights from PyTorch's
- * layout in the parameter slab, gradients back into it, and the network's
- * input and output. */
-#include <omp.h>
+/* oneDNN backend, the core: object bookkeeping, gradient accumulation and
+ * the gradient memory plan, building a net from a graph, running it. The
+ * layers are built in backend_dnnl_conv.c and backend_dnnl_layers.c.
+ *
+ * Each op becomes one primitive (and its backward passes); activations stay
+ * in oneDNN's channel-blocked layout and are reordered only at the edges:
+ * weights from PyTorch's layout in the parameter slab, gradients back into
+ * it, and the network's input and output. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <dnnl.h>
-#include <dnnl_debug.h>
-
-#include "backend.h"
+#include "backend_dnnl_impl.h"
 #include "util.h"
-
-const char *const cz_prof_names[CZ_PROF_COUNT] = {
-    "conv forward", "conv backward-data", "conv backward-weights", "batchnorm",
-    "maxpool", "reorders", "add/relu/accumulate",
-};
-
-#define DNN(call)                                                                    \
-    do {                                                                             \
-        dnnl_status_t s_ = (call);                                                   \
-        if (s_ != dnnl_success)                                                      \
-            return cz_fail(CZ_ERR_BACKEND, "%s:%d: %s failed: %s", __FILE__, __LINE__, \
-                           #call, dnnl_status2str(s_));                              \
-    } while (0)
-
-#define TRY(call)                                                                    \
-    do {                                                                             \
-        cz_status st_ = (call);                                                      \
-        if (st_ != CZ_OK)                                                            \
-            return st_;                                                              \
-    } while (0)
-
-#define MAX_ARGS 12
-
-typedef struct step step;
-typedef void (*step_fn)(cz_net *net, const step *s);
-
-/* One unit of work: a primitive with its arguments, or a C function. */
-struct step {
-    dnnl_primitive_t prim;
-    dnnl_exec_arg_t args[MAX_ARGS];
-    int nargs;
-    step_fn fn;
-    int a, b, c, d; /* tensor ids / flags for fn */
-    float *pb, *pdb;  /* add: input b and its gradient, in the layout of a */
-    int op;         /* graph op index */
-    cz_prof_kind prof;
-    double seconds; /* summed while profiling */
-};
-
-typedef struct tensor {
-    dnnl_memory_desc_t md;
-    size_t bytes;
-    float *data, *diff;
-    dnnl_memory_t mem, dmem;
-    int last_consumer; /* op that runs first in backward: it writes the
-                          gradient, earlier consumers accumulate into it */
-    int needs_diff;
-} tensor;
-
-typedef struct step_list {
-    step *v;
-    int n, cap;
-} step_list;
-
-struct cz_net {
-    const cz_graph *g;
-    int batch, training;
-    float *params, *grads, *buffers;
-    dnnl_engine_t engine;
-    dnnl_stream_t stream;
-    tensor *t;
-    step_list fwd, bwd;
-    /* everything to release */
-    dnnl_primitive_t *prims;
-    int n_prims, cap_prims;
-    dnnl_primitive_desc_t *pds;
-    int n_pds, cap_pds;
-    dnnl_memory_t *mems;
-    int n_mems, cap_mems;
-    void **blocks;
-    int n_blocks, cap_blocks;
-    size_t bytes;
-    /* shared scratch for gradients that must be accumulated; the memories
-     * that point at it get their handle once its size is known */
-    float *scratch;
-    size_t scratch_bytes;
-    dnnl_memory_t *scratch_mems;
-    int n_scratch_mems, cap_scratch_mems;
-    /* edges */
-    dnnl_memory_t out_user, dout_user; /* the caller's NCHW output and its gradient */
-    /* BatchNorm batch statistics per op (mean, var), for running updates */
-    float **bn_mean, **bn_var;
-    int profiling;
-    double prof[CZ_PROF_COUNT];
-};
 
 static int push(void **arr, int *n, int *cap, size_t size)
 {
@@ -112,7 +26,7 @@ static int push(void **arr, int *n, int *cap, size_t size)
     return 1;
 }
 
-static cz_status keep_pd(cz_net *net, dnnl_primitive_desc_t pd)
+cz_status dn_keep_pd(dn_net *net, dnnl_primitive_desc_t pd)
 {
     if (!push((void **)&net->pds, &net->n_pds, &net->cap_pds, sizeof pd)) {
         dnnl_primitive_desc_destroy(pd);
@@ -122,7 +36,7 @@ static cz_status keep_pd(cz_net *net, dnnl_primitive_desc_t pd)
     return CZ_OK;
 }
 
-static cz_status make_prim(cz_net *net, dnnl_primitive_desc_t pd, dnnl_primitive_t *out)
+cz_status dn_make_prim(dn_net *net, dnnl_primitive_desc_t pd, dnnl_primitive_t *out)
 {
     DNN(dnnl_primitive_create(out, pd));
     if (!push((void **)&net->prims, &net->n_prims, &net->cap_prims, sizeof *out)) {
@@ -133,7 +47,7 @@ static cz_status make_prim(cz_net *net, dnnl_primitive_desc_t pd, dnnl_primitive
     return CZ_OK;
 }
 
-static cz_status make_mem(cz_net *net, const dnnl_memory_desc_t *md, void *handle, dnnl_memory_t *out)
+cz_status dn_make_mem(dn_net *net, const dnnl_memory_desc_t *md, void *handle, dnnl_memory_t *out)
 {
     DNN(dnnl_memory_create(out, md, net->engine, handle));
     if (!push((void **)&net->mems, &net->n_mems, &net->cap_mems, sizeof *out)) {
@@ -144,7 +58,7 @@ static cz_status make_mem(cz_net *net, const dnnl_memory_desc_t *md, void *handl
     return CZ_OK;
 }
 
-static float *make_block(cz_net *net, size_t bytes, const char *what)
+float *dn_make_block(dn_net *net, size_t bytes, const char *what)
 {
     float *p = cz_alloc_aligned(bytes ? bytes : 4, 1, what);
     if (!p)
@@ -160,16 +74,16 @@ static float *make_block(cz_net *net, size_t bytes, const char *what)
 }
 
 /* A memory object with its own buffer for md. */
-static cz_status make_buffer(cz_net *net, const dnnl_memory_desc_t *md, const char *what,
+cz_status dn_make_buffer(dn_net *net, const dnnl_memory_desc_t *md, const char *what,
                              float **data, dnnl_memory_t *mem)
 {
-    *data = make_block(net, dnnl_memory_desc_get_size(md), what);
+    *data = dn_make_block(net, dnnl_memory_desc_get_size(md), what);
     if (!*data)
         return CZ_ERR_NOMEM;
-    return make_mem(net, md, *data, mem);
+    return dn_make_mem(net, md, *data, mem);
 }
 
-static step *add_step(cz_net *net, step_list *l, dnnl_primitive_t prim, cz_prof_kind prof, int op)
+step *dn_add_step(dn_net *net, step_list *l, dnnl_primitive_t prim, cz_prof_kind prof, int op)
 {
     if (!push((void **)&l->v, &l->n, &l->cap, sizeof(step))) {
         cz_fail(CZ_ERR_NOMEM, "backend: out of memory");
@@ -183,19 +97,19 @@ static step *add_step(cz_net *net, step_list *l, dnnl_primitive_t prim, cz_prof_
     return s;
 }
 
-static void arg(step *s, int what, dnnl_memory_t m)
+void dn_arg(step *s, int what, dnnl_memory_t m)
 {
     s->args[s->nargs].arg = what;
     s->args[s->nargs].memory = m;
     s->nargs++;
 }
 
-static const dnnl_memory_desc_t *query(dnnl_primitive_desc_t pd, dnnl_query_t what)
+const dnnl_memory_desc_t *dn_query(dnnl_primitive_desc_t pd, dnnl_query_t what)
 {
     return dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
-static void dims4(dnnl_dims_t d, int n, int c, int h, int w)
+void dn_dims4(dnnl_dims_t d, int n, int c, int h, int w)
 {
     d[0] = n;
     d[1] = c;
@@ -203,36 +117,36 @@ static void dims4(dnnl_dims_t d, int n, int c, int h, int w)
     d[3] = w;
 }
 
-static cz_status plain_md(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, dnnl_format_tag_t tag)
+cz_status dn_plain_md(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, dnnl_format_tag_t tag)
 {
     DNN(dnnl_memory_desc_init_by_tag(md, ndims, dims, dnnl_f32, tag));
     return CZ_OK;
 }
 
 /* A reorder step from src to dst (both existing memories) appended to l. */
-static cz_status add_reorder(cz_net *net, step_list *l, int op, dnnl_memory_t src,
+cz_status dn_add_reorder(dn_net *net, step_list *l, int op, dnnl_memory_t src,
                              const dnnl_memory_desc_t *src_md, dnnl_memory_t dst,
                              const dnnl_memory_desc_t *dst_md)
 {
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t p;
     DNN(dnnl_reorder_primitive_desc_create(&pd, src_md, net->engine, dst_md, net->engine, NULL));
-    TRY(keep_pd(net, pd));
-    TRY(make_prim(net, pd, &p));
-    step *s = add_step(net, l, p, CZ_PROF_REORDER, op);
+    TRY(dn_keep_pd(net, pd));
+    TRY(dn_make_prim(net, pd, &p));
+    step *s = dn_add_step(net, l, p, CZ_PROF_REORDER, op);
     if (!s)
         return CZ_ERR_NOMEM;
-    arg(s, DNNL_ARG_FROM, src);
-    arg(s, DNNL_ARG_TO, dst);
+    dn_arg(s, DNNL_ARG_FROM, src);
+    dn_arg(s, DNNL_ARG_TO, dst);
     return CZ_OK;
 }
 
 /* ---- gradient accumulation into a tensor's diff ------------------------ */
 
 /* diff[t] += scratch, both laid out as t.md */
-static void fn_accumulate(cz_net *net, const step *s)
+static void fn_accumulate(dn_net *net, const step *s)
 {
-    tensor *t = &net->t[s->a];
+    tensor *t = &net->t[s->accumulate_into];
     size_t n = t->bytes / sizeof(float);
     float *restrict d = t->diff;
     const float *restrict x = net->scratch;
@@ -246,532 +160,46 @@ static void fn_accumulate(cz_net *net, const step *s)
  * forward order), else the shared scratch followed by an accumulate step.
  * Backward steps are pushed in reverse and the list is flipped at the end,
  * so the accumulate step is pushed here, before the writing primitive. */
-static cz_status diff_target(cz_net *net, int id, int op, dnnl_memory_t *mem)
+cz_status dn_diff_target(dn_net *net, int id, int op, dnnl_memory_t *mem)
 {
     tensor *t = &net->t[id];
     if (t->last_consumer == op) {
         *mem = t->dmem;
         return CZ_OK;
     }
-    TRY(make_mem(net, &t->md, NULL, mem));
+    TRY(dn_make_mem(net, &t->md, NULL, mem));
     if (!push((void **)&net->scratch_mems, &net->n_scratch_mems, &net->cap_scratch_mems,
               sizeof *mem))
         return cz_fail(CZ_ERR_NOMEM, "backend: out of memory");
     net->scratch_mems[net->n_scratch_mems++] = *mem;
-    step *s = add_step(net, &net->bwd, NULL, CZ_PROF_ELTWISE, op);
+    step *s = dn_add_step(net, &net->bwd, NULL, CZ_PROF_ELTWISE, op);
     if (!s)
         return CZ_ERR_NOMEM;
     s->fn = fn_accumulate;
-    s->a = id;
+    s->accumulate_into = id;
     return CZ_OK;
 }
 
+
 /* ---- tensors ------------------------------------------------------------ */
 
-static cz_status set_tensor(cz_net *net, int id, const dnnl_memory_desc_t *md)
+cz_status dn_set_tensor(dn_net *net, int id, const dnnl_memory_desc_t *md)
 {
     tensor *t = &net->t[id];
     t->md = *md;
     t->bytes = dnnl_memory_desc_get_size(md);
-    TRY(make_buffer(net, md, "activation", &t->data, &t->mem));
+    TRY(dn_make_buffer(net, md, "activation", &t->data, &t->mem));
     /* gradient memory is assigned after the build (plan_gradients) */
     if (net->training && t->needs_diff)
-        TRY(make_mem(net, md, NULL, &t->dmem));
+        TRY(dn_make_mem(net, md, NULL, &t->dmem));
     if (t->bytes > net->scratch_bytes)
         net->scratch_bytes = t->bytes;
     return CZ_OK;
 }
 
-/* ---- convolution and transposed convolution ----------------------------- */
-
-/* The weights of one input part of a (possibly concat-fused) conv, as a view
- * into the parameter or gradient slab in PyTorch layout. */
-static cz_status weight_view(cz_net *net, const cz_op *op, float *slab, int cin_off, int cin_part,
-                             dnnl_memory_desc_t *md, dnnl_memory_t *mem)
-{
-    const cz_param_info *w = &net->g->params[op->weight];
-    dnnl_dims_t full, part, offs;
-    dnnl_memory_desc_t full_md;
-    if (op->kind == CZ_OP_CONV) {
-        /* PyTorch [out, in, kh, kw] = oihw */
-        dims4(full, w->shape[0], w->shape[1], w->shape[2], w->shape[3]);
-        dims4(part, w->shape[0], cin_part, w->shape[2], w->shape[3]);
-        dims4(offs, 0, cin_off, 0, 0);
-        TRY(plain_md(&full_md, 4, full, dnnl_oihw));
-    } else {
-        /* PyTorch [in, out, kh, kw]: logical (out, in, kh, kw) stored as iohw */
-        dims4(full, w->shape[1], w->shape[0], w->shape[2], w->shape[3]);
-        dims4(part, w->shape[1], w->shape[0], w->shape[2], w->shape[3]);
-        dims4(offs, 0, 0, 0, 0);
-        TRY(plain_md(&full_md, 4, full, dnnl_iohw));
-    }
-    DNN(dnnl_memory_desc_init_submemory(md, &full_md, part, offs));
-    return make_mem(net, md, slab + w->offset, mem);
-}
-
-/* Weights in the primitive's layout: the plain view itself if it matches,
- * else a buffer refreshed by a reorder step in list l. */
-static cz_status weights_for(cz_net *net, step_list *l, int op_id, dnnl_memory_t plain,
-                             const dnnl_memory_desc_t *plain_md, const dnnl_memory_desc_t *want,
-                             dnnl_memory_t *out)
-{
-    if (dnnl_memory_desc_equal(plain_md, want)) {
-        *out = plain;
-        return CZ_OK;
-    }
-    float *buf;
-    TRY(make_buffer(net, want, "weights", &buf, out));
-    return add_reorder(net, l, op_id, plain, plain_md, *out, want);
-}
-
-static dnnl_format_tag_t activation_tag(void)
-{
-    return getenv("CZ_ANY_LAYOUT") ? dnnl_format_tag_any : dnnl_aBcd8b;
-}
-
-static int is_ref(const_dnnl_primitive_desc_t pd)
-{
-    const char *impl = NULL;
-    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
-    return impl && strncmp(impl, "ref", 3) == 0;
-}
-
-static cz_status op_conv_desc(const cz_op *op, const cz_graph *g, int forward_kind, int bwd,
-                              const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *w,
-                              const dnnl_memory_desc_t *b, const dnnl_memory_desc_t *dst,
-                              void *desc)
-{
-    (void)g;
-    dnnl_dims_t strides = {op->stride, op->stride};
-    dnnl_dims_t pad = {op->pad, op->pad};
-    int deconv = op->kind == CZ_OP_DECONV;
-    if (bwd == 0) {
-        if (deconv)
-            DNN(dnnl_deconvolution_forward_desc_init(desc, forward_kind, dnnl_deconvolution_direct,
-                                                     src, w, b, dst, strides, pad, pad));
-        else
-            DNN(dnnl_convolution_forward_desc_init(desc, forward_kind, dnnl_convolution_direct, src,
-                                                   w, b, dst, strides, pad, pad));
-    } else if (bwd == 1) {
-        if (deconv)
-            DNN(dnnl_deconvolution_backward_data_desc_init(desc, dnnl_deconvolution_direct, src, w,
-                                                           dst, strides, pad, pad));
-        else
-            DNN(dnnl_convolution_backward_data_desc_init(desc, dnnl_convolution_direct, src, w, dst,
-                                                         strides, pad, pad));
-    } else {
-        if (deconv)
-            DNN(dnnl_deconvolution_backward_weights_desc_init(desc, dnnl_deconvolution_direct, src,
-                                                              w, b, dst, strides, pad, pad));
-        else
-            DNN(dnnl_convolution_backward_weights_desc_init(desc, dnnl_convolution_direct, src, w,
-                                                            b, dst, strides, pad, pad));
-    }
-    return CZ_OK;
-}
-
-static cz_status build_conv(cz_net *net, int op_id)
-{
-    const cz_op *op = &net->g->ops[op_id];
-    const cz_tensor_info *oi = &net->g->tensors[op->out];
-    int cout = oi->c;
-    dnnl_dims_t d;
-    dnnl_memory_desc_t dst_any, w_any, b_md, out_md;
-    dims4(d, net->batch, cout, oi->h, oi->w);
-    /* Activations are kept channel-blocked by 8 (nChw8c, the AVX2 layout):
-     * left to choose, oneDNN picks NHWC for narrow layers, and its 1x1
-     * stride-2 backward-weights kernel is wrong on NHWC sources (oneDNN
-     * 2.6; caught by tests/test_parity.c on resnet). */
-    DNN(dnnl_memory_desc_init_by_tag(&dst_any, 4, d, dnnl_f32, activation_tag()));
-    dnnl_dims_t bd = {cout};
-    TRY(plain_md(&b_md, 1, bd, dnnl_a));
-    int has_bias = op->bias >= 0;
-    dnnl_memory_t bias_mem = NULL, dbias_mem = NULL;
-    if (has_bias) {
-        TRY(make_mem(net, &b_md, net->params + net->g->params[op->bias].offset, &bias_mem));
-        if (net->training)
-            TRY(make_mem(net, &b_md, net->grads + net->g->params[op->bias].offset, &dbias_mem));
-    }
-    int fwd_kind = net->training ? dnnl_forward_training : dnnl_forward_inference;
-    int cin_off = 0;
-    for (int part = 0; part < op->n_in; part++) {
-        const tensor *src = &net->t[op->in[part]];
-        int cin = net->g->tensors[op->in[part]].c;
-        const int ws = op->kind == CZ_OP_CONV ? net->g->params[op->weight].shape[2] : op->kernel;
-        if (op->kind == CZ_OP_CONV)
-            dims4(d, cout, cin, ws, ws);
-        else
-            dims4(d, cout, cin, op->kernel, op->kernel);
-        DNN(dnnl_memory_desc_init_by_tag(&w_any, 4, d, dnnl_f32, dnnl_format_tag_any));
-        /* Part 0 writes the output (with bias); later parts add into it. */
-        const dnnl_memory_desc_t *want_dst = part == 0 ? &dst_any : &out_md;
-        const dnnl_memory_desc_t *bias = part == 0 && has_bias ? &b_md : NULL;
-        union {
-            dnnl_convolution_desc_t c;
-            dnnl_deconvolution_desc_t dc;
-        } desc;
-        TRY(op_conv_desc(op, net->g, fwd_kind, 0, &src->md, &w_any, bias, want_dst, &desc));
-        dnnl_primitive_attr_t attr = NULL;
-        if (part > 0) {
-            dnnl_post_ops_t po;
-            DNN(dnnl_primitive_attr_create(&attr));
-            DNN(dnnl_post_ops_create(&po));
-            DNN(dnnl_post_ops_append_sum(po, 1.0f));
-            DNN(dnnl_primitive_attr_set_post_ops(attr, po));
-            dnnl_post_ops_destroy(po);
-        }
-        dnnl_primitive_desc_t fpd;
-        dnnl_status_t s = dnnl_primitive_desc_create(&fpd, &desc, attr, net->engine, NULL);
-        if (attr)
-            dnnl_primitive_attr_destroy(attr);
-        if (s != dnnl_success)
-            return cz_fail(CZ_ERR_BACKEND, "layer %s: oneDNN cannot build the forward pass: %s",
-                           op->name, dnnl_status2str(s));
-        TRY(keep_pd(net, fpd));
-        if (part == 0) {
-            out_md = *query(fpd, dnnl_query_dst_md);
-            TRY(set_tensor(net, op->out, &out_md));
-        }
-        dnnl_memory_desc_t wplain_md;
-        dnnl_memory_t wplain, wfwd;
-        TRY(weight_view(net, op, net->params, cin_off, cin, &wplain_md, &wplain));
-        TRY(weights_for(net, &net->fwd, op_id, wplain, &wplain_md, query(fpd, dnnl_query_weights_md),
-                        &wfwd));
-        dnnl_primitive_t p;
-        TRY(make_prim(net, fpd, &p));
-        step *st = add_step(net, &net->fwd, p, CZ_PROF_CONV_FWD, op_id);
-        if (!st)
-            return CZ_ERR_NOMEM;
-        arg(st, DNNL_ARG_SRC, src->mem);
-        arg(st, DNNL_ARG_WEIGHTS, wfwd);
-        if (bias)
-            arg(st, DNNL_ARG_BIAS, bias_mem);
-        arg(st, DNNL_ARG_DST, net->t[op->out].mem);
-
-        if (net->training) {
-            /* Backward steps are stored in reverse later: build weights first
-             * so that, reversed, data runs... order within an op is free. */
-            dnnl_primitive_desc_t wpd;
-            dnnl_memory_desc_t dw_any = w_any;
-            TRY(op_conv_desc(op, net->g, 0, 2, &src->md, &dw_any, bias, &out_md, &desc));
-            s = dnnl_primitive_desc_create(&wpd, &desc, NULL, net->engine, fpd);
-            if (s != dnnl_success)
-                return cz_fail(CZ_ERR_BACKEND, "layer %s: oneDNN cannot build backward-weights: %s",
-                               op->name, dnnl_status2str(s));
-            TRY(keep_pd(net, wpd));
-            /* oneDNN has no fast backward-weights for some source layouts
-             * (a one-channel NCHW input): let it pick the source layout and
-             * reorder the source into it. */
-            dnnl_memory_t wsrc = src->mem;
-            const dnnl_memory_desc_t *wsrc_md = &src->md;
-            if (is_ref(wpd) && !getenv("CZ_NO_ALT")) {
-                dnnl_memory_desc_t src_any;
-                DNN(dnnl_memory_desc_init_by_tag(&src_any, 4, src->md.dims, dnnl_f32,
-                                                 dnnl_format_tag_any));
-                dnnl_memory_desc_t dw_any2 = w_any;
-                TRY(op_conv_desc(op, net->g, 0, 2, &src_any, &dw_any2, bias, &out_md, &desc));
-                dnnl_primitive_desc_t alt;
-                if (dnnl_primitive_desc_create(&alt, &desc, NULL, net->engine, fpd) == dnnl_success) {
-                    TRY(keep_pd(net, alt));
-                    if (!is_ref(alt)) {
-                        wpd = alt;
-                        wsrc_md = query(wpd, dnnl_query_src_md);
-                        float *buf;
-                        TRY(make_buffer(net, wsrc_md, "reordered source", &buf, &wsrc));
-                    }
-                }
-            }
-            const dnnl_memory_desc_t *dw_md = query(wpd, dnnl_query_diff_weights_md);
-            dnnl_memory_desc_t gplain_md;
-            dnnl_memory_t gplain, dw;
-            TRY(weight_view(net, op, net->grads, cin_off, cin, &gplain_md, &gplain));
-            int direct = dnnl_memory_desc_equal(&gplain_md, dw_md);
-            if (direct) {
-                dw = gplain;
-            } else {
-                float *buf;
-                TRY(make_buffer(net, dw_md, "weight gradient", &buf, &dw));
-            }
-            TRY(make_prim(net, wpd, &p));
-            /* bwd list is built in reverse execution order, then flipped:
-             * push the reorder first so it runs after the primitive. */
-            if (!direct)
-                TRY(add_reorder(net, &net->bwd, op_id, dw, dw_md, gplain, &gplain_md));
-            st = add_step(net, &net->bwd, p, CZ_PROF_CONV_BWD_WEIGHTS, op_id);
-            if (!st)
-                return CZ_ERR_NOMEM;
-            arg(st, DNNL_ARG_SRC, wsrc);
-            arg(st, DNNL_ARG_DIFF_DST, net->t[op->out].dmem);
-            arg(st, DNNL_ARG_DIFF_WEIGHTS, dw);
-            if (bias)
-                arg(st, DNNL_ARG_DIFF_BIAS, dbias_mem);
-            if (wsrc != src->mem) /* pushed after, so it runs before */
-                TRY(add_reorder(net, &net->bwd, op_id, src->mem, &src->md, wsrc, wsrc_md));
-
-            if (src->needs_diff) {
-                dnnl_primitive_desc_t dpd;
-                dnnl_memory_desc_t w_any2 = w_any;
-                TRY(op_conv_desc(op, net->g, 0, 1, &src->md, &w_any2, NULL, &out_md, &desc));
-                s = dnnl_primitive_desc_create(&dpd, &desc, NULL, net->engine, fpd);
-                if (s != dnnl_success)
-                    return cz_fail(CZ_ERR_BACKEND, "layer %s: oneDNN cannot build backward-data: %s",
-                                   op->name, dnnl_status2str(s));
-                TRY(keep_pd(net, dpd));
-                TRY(make_prim(net, dpd, &p));
-                dnnl_memory_t target, wbwd;
-                int id = op->in[part];
-                TRY(diff_target(net, id, op_id, &target));
-                st = add_step(net, &net->bwd, p, CZ_PROF_CONV_BWD_DATA, op_id);
-                if (!st)
-                    return CZ_ERR_NOMEM;
-                step *pending = st;
-                /* weights in backward-data layout: reuse the forward copy when
-                 * the layouts agree, else a reorder that runs before */
-                const dnnl_memory_desc_t *wb_md = query(dpd, dnnl_query_weights_md);
-                if (dnnl_memory_desc_equal(wb_md, query(fpd, dnnl_query_weights_md))) {
-                    wbwd = wfwd;
-                } else {
-                    int idx = (int)(pending - net->bwd.v);
-                    TRY(weights_for(net, &net->bwd, op_id, wplain, &wplain_md, wb_md, &wbwd));
-                    pending = &net->bwd.v[idx]; /* the list may have moved */
-                }
-                arg(pending, DNNL_ARG_DIFF_DST, net->t[op->out].dmem);
-                arg(pending, DNNL_ARG_WEIGHTS, wbwd);
-                arg(pending, DNNL_ARG_DIFF_SRC, target);
-            }
-        }
-        cin_off += cin;
-    }
-    return CZ_OK;
-}
-
-/* ---- batch normalisation ------------------------------------------------ */
-
-static cz_status build_bn(cz_net *net, int op_id)
-{
-    const cz_op *op = &net->g->ops[op_id];
-    const tensor *src = &net->t[op->in[0]];
-    int c = net->g->tensors[op->out].c;
-    unsigned flags = dnnl_use_scale | dnnl_use_shift;
-    if (op->relu)
-        flags |= dnnl_fuse_norm_relu;
-    if (!net->training)
-        flags |= dnnl_use_global_stats;
-    dnnl_batch_normalization_desc_t desc;
-    DNN(dnnl_batch_normalization_forward_desc_init(
-        &desc, net->training ? dnnl_forward_training : dnnl_forward_inference, &src->md, 1e-5f, flags));
-    dnnl_primitive_desc_t fpd;
-    DNN(dnnl_primitive_desc_create(&fpd, &desc, NULL, net->engine, NULL));
-    TRY(keep_pd(net, fpd));
-    TRY(set_tensor(net, op->out, query(fpd, dnnl_query_dst_md)));
-    dnnl_memory_desc_t vec;
-    dnnl_dims_t d = {c};
-    TRY(plain_md(&vec, 1, d, dnnl_a));
-    const cz_param_info *P = net->g->params, *B = net->g->buffers;
-    dnnl_memory_t scale, shift, mean, var, ws = NULL;
-    TRY(make_mem(net, &vec, net->params + P[op->gamma].offset, &scale));
-    TRY(make_mem(net, &vec, net->params + P[op->beta].offset, &shift));
-    if (net->training) {
-        TRY(make_buffer(net, &vec, "batch mean", &net->bn_mean[op_id], &mean));
-        TRY(make_buffer(net, &vec, "batch variance", &net->bn_var[op_id], &var));
-        if (op->relu) {
-            float *buf;
-            TRY(make_buffer(net, query(fpd, dnnl_query_workspace_md), "workspace", &buf, &ws));
-        }
-    } else {
-        TRY(make_mem(net, &vec, net->buffers + B[op->mean].offset, &mean));
-        TRY(make_mem(net, &vec, net->buffers + B[op->var].offset, &var));
-    }
-    dnnl_primitive_t p;
-    TRY(make_prim(net, fpd, &p));
-    step *st = add_step(net, &net->fwd, p, CZ_PROF_BN, op_id);
-    if (!st)
-        return CZ_ERR_NOMEM;
-    arg(st, DNNL_ARG_SRC, src->mem);
-    arg(st, DNNL_ARG_DST, net->t[op->out].mem);
-    arg(st, DNNL_ARG_SCALE, scale);
-    arg(st, DNNL_ARG_SHIFT, shift);
-    arg(st, DNNL_ARG_MEAN, mean);
-    arg(st, DNNL_ARG_VARIANCE, var);
-    if (ws)
-        arg(st, DNNL_ARG_WORKSPACE, ws);
-    if (!net->training)
-        return CZ_OK;
-
-    dnnl_batch_normalization_desc_t bdesc;
-    DNN(dnnl_batch_normalization_backward_desc_init(&bdesc, dnnl_backward, &net->t[op->out].md,
-                                                    &src->md, 1e-5f, flags));
-    dnnl_primitive_desc_t bpd;
-    DNN(dnnl_primitive_desc_create(&bpd, &bdesc, NULL, net->engine, fpd));
-    TRY(keep_pd(net, bpd));
-    TRY(make_prim(net, bpd, &p));
-    dnnl_memory_t dscale, dshift, target;
-    TRY(make_mem(net, &vec, net->grads + P[op->gamma].offset, &dscale));
-    TRY(make_mem(net, &vec, net->grads + P[op->beta].offset, &dshift));
-    TRY(diff_target(net, op->in[0], op_id, &target));
-    st = add_step(net, &net->bwd, p, CZ_PROF_BN, op_id);
-    if (!st)
-        return CZ_ERR_NOMEM;
-    arg(st, DNNL_ARG_SRC, src->mem);
-    arg(st, DNNL_ARG_MEAN, mean);
-    arg(st, DNNL_ARG_VARIANCE, var);
-    arg(st, DNNL_ARG_DIFF_DST, net->t[op->out].dmem);
-    arg(st, DNNL_ARG_SCALE, scale);
-    arg(st, DNNL_ARG_SHIFT, shift);
-    if (ws)
-        arg(st, DNNL_ARG_WORKSPACE, ws);
-    arg(st, DNNL_ARG_DIFF_SRC, target);
-    arg(st, DNNL_ARG_DIFF_SCALE, dscale);
-    arg(st, DNNL_ARG_DIFF_SHIFT, dshift);
-    return CZ_OK;
-}
-
-/* ---- max pooling ---------------------------------------------------------- */
-
-static cz_status build_pool(cz_net *net, int op_id)
-{
-    const cz_op *op = &net->g->ops[op_id];
-    const tensor *src = &net->t[op->in[0]];
-    const cz_tensor_info *oi = &net->g->tensors[op->out];
-    dnnl_dims_t d, k = {2, 2}, dil = {0, 0}, pad = {0, 0};
-    dims4(d, net->batch, oi->c, oi->h, oi->w);
-    dnnl_memory_desc_t dst_any;
-    DNN(dnnl_memory_desc_init_by_tag(&dst_any, 4, d, dnnl_f32, dnnl_format_tag_any));
-    dnnl_pooling_v2_desc_t desc;
-    DNN(dnnl_pooling_v2_forward_desc_init(&desc,
-                                          net->training ? dnnl_forward_training : dnnl_forward_inference,
-                                          dnnl_pooling_max, &src->md, &dst_any, k, k, dil, pad, pad));
-    dnnl_primitive_desc_t fpd;
-    DNN(dnnl_primitive_desc_create(&fpd, &desc, NULL, net->engine, NULL));
-    TRY(keep_pd(net, fpd));
-    TRY(set_tensor(net, op->out, query(fpd, dnnl_query_dst_md)));
-    dnnl_memory_t ws = NULL;
-    if (net->training) {
-        float *buf;
-        TRY(make_buffer(net, query(fpd, dnnl_query_workspace_md), "pool workspace", &buf, &ws));
-    }
-    dnnl_primitive_t p;
-    TRY(make_prim(net, fpd, &p));
-    step *st = add_step(net, &net->fwd, p, CZ_PROF_POOL, op_id);
-    if (!st)
-        return CZ_ERR_NOMEM;
-    arg(st, DNNL_ARG_SRC, src->mem);
-    arg(st, DNNL_ARG_DST, net->t[op->out].mem);
-    if (ws)
-        arg(st, DNNL_ARG_WORKSPACE, ws);
-    if (!net->training || !src->needs_diff)
-        return CZ_OK;
-    dnnl_pooling_v2_desc_t bdesc;
-    DNN(dnnl_pooling_v2_backward_desc_init(&bdesc, dnnl_pooling_max, &src->md, &net->t[op->out].md,
-                                           k, k, dil, pad, pad));
-    dnnl_primitive_desc_t bpd;
-    DNN(dnnl_primitive_desc_create(&bpd, &bdesc, NULL, net->engine, fpd));
-    TRY(keep_pd(net, bpd));
-    TRY(make_prim(net, bpd, &p));
-    dnnl_memory_t target;
-    TRY(diff_target(net, op->in[0], op_id, &target));
-    st = add_step(net, &net->bwd, p, CZ_PROF_POOL, op_id);
-    if (!st)
-        return CZ_ERR_NOMEM;
-    arg(st, DNNL_ARG_DIFF_DST, net->t[op->out].dmem);
-    arg(st, DNNL_ARG_WORKSPACE, ws);
-    arg(st, DNNL_ARG_DIFF_SRC, target);
-    return CZ_OK;
-}
-
-/* ---- residual addition (+ ReLU) ------------------------------------------ */
-
-/* Elementwise over identical layouts; padding lanes stay zero. */
-static void fn_add_fwd(cz_net *net, const step *s)
-{
-    const float *restrict a = net->t[s->a].data, *restrict b = s->pb;
-    float *restrict y = net->t[s->c].data;
-    size_t n = net->t[s->c].bytes / sizeof(float);
-    int relu = s->d;
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        float v = a[i] + b[i];
-        y[i] = relu && v < 0.0f ? 0.0f : v;
-    }
-}
-
-/* a = in[0], b = in[1], c = out; d bit0 relu, bit1 a accumulates, bit2 b
- * accumulates, bit3 a needs no diff, bit4 b needs no diff. */
-static void fn_add_bwd(cz_net *net, const step *s)
-{
-    const float *restrict y = net->t[s->c].data, *restrict dy = net->t[s->c].diff;
-    float *restrict da = net->t[s->a].diff, *restrict db = s->pdb ? s->pdb : net->t[s->b].diff;
-    size_t n = net->t[s->c].bytes / sizeof(float);
-    int relu = s->d & 1, acc_a = s->d & 2, acc_b = s->d & 4, skip_a = s->d & 8, skip_b = s->d & 16;
-#pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        float g = relu && y[i] <= 0.0f ? 0.0f : dy[i];
-        if (!skip_a)
-            da[i] = acc_a ? da[i] + g : g;
-        if (!skip_b)
-            db[i] = acc_b ? db[i] + g : g;
-    }
-}
-
-static cz_status build_add(cz_net *net, int op_id)
-{
-    const cz_op *op = &net->g->ops[op_id];
-    const tensor *a = &net->t[op->in[0]], *b = &net->t[op->in[1]];
-    /* The loops run over a's layout; b is reordered into it when oneDNN
-     * chose another layout for it (and its gradient back). */
-    int same = dnnl_memory_desc_equal(&a->md, &b->md);
-    float *pb = b->data, *pdb = NULL; /* NULL: b's own gradient buffer */
-    dnnl_memory_t bconv = NULL, dbconv = NULL;
-    if (!same) {
-        TRY(make_buffer(net, &a->md, "add operand", &pb, &bconv));
-        TRY(add_reorder(net, &net->fwd, op_id, b->mem, &b->md, bconv, &a->md));
-    }
-    TRY(set_tensor(net, op->out, &a->md));
-    step *st = add_step(net, &net->fwd, NULL, CZ_PROF_ELTWISE, op_id);
-    if (!st)
-        return CZ_ERR_NOMEM;
-    st->fn = fn_add_fwd;
-    st->a = op->in[0];
-    st->b = op->in[1];
-    st->c = op->out;
-    st->d = op->relu;
-    st->pb = pb;
-    if (!net->training)
-        return CZ_OK;
-    int flags = op->relu;
-    if (!a->needs_diff)
-        flags |= 8;
-    else if (a->last_consumer != op_id)
-        flags |= 2;
-    if (!b->needs_diff) {
-        flags |= 16;
-    } else if (same) {
-        if (b->last_consumer != op_id)
-            flags |= 4;
-    } else {
-        /* gradient in a's layout, reordered into b's (accumulating if b
-         * has a later consumer); pushed in reverse order */
-        dnnl_memory_t target;
-        TRY(make_buffer(net, &a->md, "add operand gradient", &pdb, &dbconv));
-        TRY(diff_target(net, op->in[1], op_id, &target));
-        TRY(add_reorder(net, &net->bwd, op_id, dbconv, &a->md, target, &b->md));
-    }
-    st = add_step(net, &net->bwd, NULL, CZ_PROF_ELTWISE, op_id);
-    if (!st)
-        return CZ_ERR_NOMEM;
-    st->fn = fn_add_bwd;
-    st->a = op->in[0];
-    st->b = op->in[1];
-    st->c = op->out;
-    st->d = flags;
-    st->pb = pb;
-    st->pdb = pdb;
-    return CZ_OK;
-}
-
 /* ---- BatchNorm running statistics ----------------------------------------- */
 
-static void update_running(cz_net *net)
+static void update_running(dn_net *net)
 {
     const cz_graph *g = net->g;
     for (int i = 0; i < g->n_ops; i++) {
@@ -802,7 +230,7 @@ typedef struct grad_block {
     int free_from; /* backward position after which it is free */
 } grad_block;
 
-static cz_status plan_gradients(cz_net *net)
+static cz_status plan_gradients(dn_net *net)
 {
     const cz_graph *g = net->g;
     int nt = g->n_tensors, n = g->n_ops;
@@ -846,7 +274,7 @@ static cz_status plan_gradients(cz_net *net)
         if (best < 0) {
             best = nb++;
             blocks[best].bytes = t->bytes;
-            if (!(blocks[best].ptr = make_block(net, t->bytes, "activation gradients")))
+            if (!(blocks[best].ptr = dn_make_block(net, t->bytes, "activation gradients")))
                 goto done;
         }
         blocks[best].free_from = end;
@@ -867,21 +295,7 @@ done:
 
 /* ---- build, run, free ------------------------------------------------------ */
 
-static int threads_wanted = 0;
-
-void cz_backend_set_threads(int n)
-{
-    threads_wanted = n;
-    if (n > 0)
-        omp_set_num_threads(n);
-}
-
-int cz_backend_threads(void)
-{
-    return omp_get_max_threads();
-}
-
-static cz_status build(cz_net *net)
+static cz_status build(dn_net *net)
 {
     const cz_graph *g = net->g;
     DNN(dnnl_engine_create(&net->engine, dnnl_cpu, 0));
@@ -904,9 +318,9 @@ static cz_status build(cz_net *net)
     const cz_tensor_info *ii = &g->tensors[g->input];
     dnnl_dims_t d;
     dnnl_memory_desc_t md;
-    dims4(d, net->batch, ii->c, ii->h, ii->w);
-    TRY(plain_md(&md, 4, d, dnnl_nchw));
-    TRY(set_tensor(net, g->input, &md));
+    dn_dims4(d, net->batch, ii->c, ii->h, ii->w);
+    TRY(dn_plain_md(&md, 4, d, dnnl_nchw));
+    TRY(dn_set_tensor(net, g->input, &md));
 
     /* Forward steps in op order. Backward steps are pushed in op order too,
      * each op's own steps in reverse, and the list is flipped at the end:
@@ -915,10 +329,10 @@ static cz_status build(cz_net *net)
         cz_status st = CZ_OK;
         switch (g->ops[i].kind) {
         case CZ_OP_CONV:
-        case CZ_OP_DECONV: st = build_conv(net, i); break;
-        case CZ_OP_BN: st = build_bn(net, i); break;
-        case CZ_OP_POOL: st = build_pool(net, i); break;
-        case CZ_OP_ADD: st = build_add(net, i); break;
+        case CZ_OP_DECONV: st = dn_build_conv(net, i); break;
+        case CZ_OP_BN: st = dn_build_bn(net, i); break;
+        case CZ_OP_POOL: st = dn_build_pool(net, i); break;
+        case CZ_OP_ADD: st = dn_build_add(net, i); break;
         }
         if (st)
             return st;
@@ -926,19 +340,19 @@ static cz_status build(cz_net *net)
 
     /* Output edge. */
     const cz_tensor_info *oi = &g->tensors[g->output];
-    dims4(d, net->batch, oi->c, oi->h, oi->w);
-    TRY(plain_md(&md, 4, d, dnnl_nchw));
-    TRY(make_mem(net, &md, NULL, &net->out_user));
-    TRY(add_reorder(net, &net->fwd, -1, net->t[g->output].mem, &net->t[g->output].md,
+    dn_dims4(d, net->batch, oi->c, oi->h, oi->w);
+    TRY(dn_plain_md(&md, 4, d, dnnl_nchw));
+    TRY(dn_make_mem(net, &md, NULL, &net->out_user));
+    TRY(dn_add_reorder(net, &net->fwd, -1, net->t[g->output].mem, &net->t[g->output].md,
                     net->out_user, &md));
     if (net->training) {
-        TRY(make_mem(net, &md, NULL, &net->dout_user));
-        TRY(add_reorder(net, &net->bwd, -1, net->dout_user, &md, net->t[g->output].dmem,
+        TRY(dn_make_mem(net, &md, NULL, &net->dout_user));
+        TRY(dn_add_reorder(net, &net->bwd, -1, net->dout_user, &md, net->t[g->output].dmem,
                         &net->t[g->output].md));
     }
     if (net->training)
         TRY(plan_gradients(net));
-    net->scratch = make_block(net, net->scratch_bytes, "gradient scratch");
+    net->scratch = dn_make_block(net, net->scratch_bytes, "gradient scratch");
     if (!net->scratch)
         return CZ_ERR_NOMEM;
     for (int i = 0; i < net->n_scratch_mems; i++)
@@ -951,36 +365,32 @@ static cz_status build(cz_net *net)
     return CZ_OK;
 }
 
-cz_status cz_net_create(const cz_graph *g, int batch, int training, float *params, float *grads,
-                        float *buffers, cz_net **out)
+static void dn_free(void *impl);
+
+static cz_status dn_create(const cz_net_config *cfg, void **out)
 {
-    *out = NULL;
-    if (batch < 1 || batch > 1 << 16)
-        return cz_fail(CZ_ERR_ARG, "batch size %d out of range", batch);
-    if (training && !grads)
-        return cz_fail(CZ_ERR_ARG, "training needs a gradient slab");
-    if (threads_wanted > 0)
-        omp_set_num_threads(threads_wanted);
-    cz_net *net = cz_alloc(1, sizeof *net, "net");
+    dn_net *net = cz_alloc(1, sizeof *net, "net");
     if (!net)
         return CZ_ERR_NOMEM;
-    net->g = g;
-    net->batch = batch;
-    net->training = training;
-    net->params = params;
-    net->grads = grads;
-    net->buffers = buffers;
+    net->g = cfg->graph;
+    net->batch = cfg->batch;
+    net->training = cfg->training;
+    net->params = cfg->params;
+    net->grads = cfg->grads;
+    net->buffers = cfg->buffers;
+    net->opt = cfg->options;
     cz_status st = build(net);
     if (st) {
-        cz_net_free(net);
+        dn_free(net);
         return st;
     }
     *out = net;
     return CZ_OK;
 }
 
-void cz_net_free(cz_net *net)
+static void dn_free(void *impl)
 {
+    dn_net *net = impl;
     if (!net)
         return;
     for (int i = 0; i < net->n_prims; i++)
@@ -1008,7 +418,7 @@ void cz_net_free(cz_net *net)
     free(net);
 }
 
-static cz_status run(cz_net *net, step *s)
+static cz_status run(dn_net *net, step *s)
 {
     double t0 = net->profiling ? cz_now() : 0;
     if (s->fn) {
@@ -1028,8 +438,9 @@ static cz_status run(cz_net *net, step *s)
     return CZ_OK;
 }
 
-cz_status cz_net_forward(cz_net *net, const float *input, float *output)
+static cz_status dn_forward(void *impl, const float *input, float *output)
 {
+    dn_net *net = impl;
     DNN(dnnl_memory_set_data_handle(net->t[net->g->input].mem, (void *)input));
     DNN(dnnl_memory_set_data_handle(net->out_user, output));
     for (int i = 0; i < net->fwd.n; i++)
@@ -1040,8 +451,9 @@ cz_status cz_net_forward(cz_net *net, const float *input, float *output)
     return CZ_OK;
 }
 
-cz_status cz_net_backward(cz_net *net, const float *d_output)
+static cz_status dn_backward(void *impl, const float *d_output)
 {
+    dn_net *net = impl;
     if (!net->training)
         return cz_fail(CZ_ERR_ARG, "backward on a net built for inference");
     DNN(dnnl_memory_set_data_handle(net->dout_user, (void *)d_output));
@@ -1051,13 +463,14 @@ cz_status cz_net_backward(cz_net *net, const float *d_output)
     return CZ_OK;
 }
 
-size_t cz_net_memory(const cz_net *net)
+static size_t dn_memory(const void *impl)
 {
-    return net->bytes;
+    return ((const dn_net *)impl)->bytes;
 }
 
-void cz_net_profile(cz_net *net, int enable)
+static void dn_profile(void *impl, int enable)
 {
+    dn_net *net = impl;
     net->profiling = enable;
     if (enable) {
         memset(net->prof, 0, sizeof net->prof);
@@ -1068,12 +481,12 @@ void cz_net_profile(cz_net *net, int enable)
     }
 }
 
-const double *cz_net_profile_times(const cz_net *net)
+static const double *dn_profile_times(const void *impl)
 {
-    return net->prof;
+    return ((const dn_net *)impl)->prof;
 }
 
-static void describe_list(const cz_net *net, const step_list *l, const char *pass, FILE *fp)
+static void describe_list(const dn_net *net, const step_list *l, const char *pass, FILE *fp)
 {
     for (int i = 0; i < l->n; i++) {
         const step *s = &l->v[i];
@@ -1088,8 +501,21 @@ static void describe_list(const cz_net *net, const step_list *l, const char *pas
     }
 }
 
-void cz_net_describe(const cz_net *net, FILE *fp)
+static void dn_describe(const void *impl, FILE *fp)
 {
+    const dn_net *net = impl;
     describe_list(net, &net->fwd, "fwd", fp);
     describe_list(net, &net->bwd, "bwd", fp);
 }
+
+const cz_backend_i cz_backend_dnnl = {
+    .name = "dnnl",
+    .create = dn_create,
+    .forward = dn_forward,
+    .backward = dn_backward,
+    .describe = dn_describe,
+    .memory = dn_memory,
+    .profile = dn_profile,
+    .profile_times = dn_profile_times,
+    .free = dn_free,
+};

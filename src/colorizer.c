@@ -5,9 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
 #include "colorize/colorize.h"
-#include "metrics.h"
 #include "model_io.h"
 #include "paths.h"
 #include "image_impl.h"
@@ -16,11 +14,7 @@
 struct cz_colorizer {
     cz_model model;
     cz_colorizer_options opt;
-    char description[96];
-    /* the net of the last working size, reused while sizes repeat */
-    cz_graph graph;
-    cz_net *net;
-    int net_h, net_w;
+    char description[96]; /* the model caches a net per working size */
 };
 
 cz_status cz_colorizer_open(const char *model_path, const cz_colorizer_options *options,
@@ -65,6 +59,11 @@ cz_status cz_colorizer_open(const char *model_path, const cz_colorizer_options *
         free(c);
         return st;
     }
+    if (options && options->backend && (st = cz_model_set_backend(&c->model, options->backend))) {
+        cz_model_free(&c->model);
+        free(c);
+        return st;
+    }
     snprintf(c->description, sizeof c->description, "%s/%s w%d", cz_arch_name(c->model.arch),
              cz_head_name(c->model.head), c->model.width);
     *out = c;
@@ -75,8 +74,6 @@ void cz_colorizer_close(cz_colorizer *c)
 {
     if (!c)
         return;
-    cz_net_free(c->net);
-    cz_graph_free(&c->graph);
     cz_model_free(&c->model);
     free(c);
 }
@@ -106,26 +103,6 @@ static void working_dims(int w, int h, int size, int *ww, int *wh)
     int ra = (int)lround(a / 8.0) * 8, rb = (int)lround(b / 8.0) * 8;
     *ww = ra < 8 ? 8 : ra;
     *wh = rb < 8 ? 8 : rb;
-}
-
-static cz_status ensure_net(cz_colorizer *c, int h, int w)
-{
-    if (c->net && c->net_h == h && c->net_w == w)
-        return CZ_OK;
-    cz_net_free(c->net);
-    c->net = NULL;
-    cz_graph_free(&c->graph);
-    cz_status st = cz_model_graph_hw(c->model.arch, c->model.width, c->model.out_channels, h, w, &c->graph);
-    if (st)
-        return st;
-    if (c->graph.param_floats != c->model.graph.param_floats)
-        return cz_fail(CZ_ERR_ARG, "internal: parameter layout differs at %dx%d", w, h);
-    st = cz_net_create(&c->graph, 1, 0, c->model.params, NULL, c->model.buffers, &c->net);
-    if (st)
-        return st;
-    c->net_h = h;
-    c->net_w = w;
-    return CZ_OK;
 }
 
 /* Rows of the full-resolution chroma made at a time: the U and V planes
@@ -164,13 +141,12 @@ static cz_status colorize_into(cz_colorizer *c, const uint8_t *pixels, int width
     const int colour = channels >= 3;
     const int band = height < COLORIZE_BAND_ROWS ? height : COLORIZE_BAND_ROWS;
     float *ys = cz_alloc_aligned(wn, sizeof(float), "working luma");
-    float *net_out = cz_alloc_aligned(wn * (size_t)c->model.out_channels, sizeof(float), "network output");
     float *uv = cz_alloc_aligned(2 * wn, sizeof(float), "working chroma");
     float *u = cz_alloc_aligned((size_t)band * width, sizeof(float), "chroma U rows");
     float *v = cz_alloc_aligned((size_t)band * width, sizeof(float), "chroma V rows");
     cz_image gi = {0}, gs = {0};
     st = CZ_ERR_NOMEM;
-    if (!ys || !net_out || !uv || !u || !v)
+    if (!ys || !uv || !u || !v)
         goto done;
     /* Area-correct shrink of the 8-bit luma: bilinear sampling would alias. */
     if ((st = cz_image_alloc(&gi, width, height, 1)))
@@ -189,9 +165,8 @@ static cz_status colorize_into(cz_colorizer *c, const uint8_t *pixels, int width
     for (size_t i = 0; i < wn; i++)
         ys[i] = gs.pixels[i] / 255.0f;
     cz_image_free(&gs);
-    if ((st = ensure_net(c, wh, ww)) || (st = cz_net_forward(c->net, ys, net_out)))
+    if ((st = cz_model_predict(&c->model, ys, 1, wh, ww, c->opt.decode, uv, NULL)))
         goto done;
-    cz_decode_output(net_out, c->model.head, 1, (int)wn, c->opt.decode, uv);
     /* Upsampled chroma band by band, joined with the full-resolution luma. */
     for (int r0 = 0; r0 < height; r0 += band) {
         int nr = height - r0 < band ? height - r0 : band;
@@ -219,7 +194,6 @@ done:
     cz_image_free(&gi);
     cz_image_free(&gs);
     free(ys);
-    free(net_out);
     free(uv);
     free(u);
     free(v);

@@ -6,23 +6,6 @@
 
 #include "metrics.h"
 
-void cz_decode_output(const float *out, cz_head head, int n, int hw, cz_decode d, float *uv)
-{
-    if (head == CZ_HEAD_REG) {
-        memcpy(uv, out, (size_t)n * 2 * hw * sizeof(float));
-        return;
-    }
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; i++)
-        for (int ch = 0; ch < 2; ch++) {
-            const float *l = out + ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw;
-            float *u = uv + ((size_t)i * 2 + ch) * hw;
-            float max = ch == 0 ? CZ_U_MAX : CZ_V_MAX;
-            for (int p = 0; p < hw; p++)
-                u[p] = cz_decode_logits(l + p, hw, max, d);
-        }
-}
-
 void cz_metrics_init(cz_metrics *m)
 {
     memset(m, 0, sizeof *m);

@@ -7,7 +7,7 @@
 
 #include "colorize/colorspace.h"
 #include "colorize/dataset.h"
-#include "model.h"
+#include "heads.h"
 
 typedef struct cz_metrics {
     double se_u, se_v;      /* summed squared chroma errors */
@@ -23,10 +23,6 @@ typedef struct cz_metrics {
     double ce;                 /* cls: summed cross-entropy (U + V) */
     int has_cls;
 } cz_metrics;
-
-/* Decode network outputs (n x C x hw) into chroma (n x 2 x hw): reg copies,
- * cls applies the decoding rule. */
-void cz_decode_output(const float *out, cz_head head, int n, int hw, cz_decode d, float *uv);
 
 void cz_metrics_init(cz_metrics *m);
 /* Add a batch: the network output, its decoded chroma, and the truth. */

@@ -1,29 +1,10 @@
-/* Model slabs and PyTorch-style initialisation. */
+/* Model slabs and PyTorch-style initialisation (the verbs: model_verbs.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "colorize/dataset.h"
 #include "model.h"
 #include "util.h"
-
-const char *cz_head_name(cz_head h)
-{
-    return h == CZ_HEAD_CLS ? "cls" : "reg";
-}
-
-cz_status cz_head_parse(const char *text, cz_head *out)
-{
-    if (strcmp(text, "reg") == 0) {
-        *out = CZ_HEAD_REG;
-        return CZ_OK;
-    }
-    if (strcmp(text, "cls") == 0) {
-        *out = CZ_HEAD_CLS;
-        return CZ_OK;
-    }
-    return cz_fail(CZ_ERR_ARG, "unknown head '%s' (use reg or cls)", text);
-}
 
 static void fill_uniform(float *x, size_t n, float bound, cz_rng *rng)
 {
@@ -31,27 +12,35 @@ static void fill_uniform(float *x, size_t n, float bound, cz_rng *rng)
         x[i] = (2.0f * cz_rng_uniform(rng) - 1.0f) * bound;
 }
 
-cz_status cz_model_init(cz_model *m, cz_arch arch, cz_head head, int width, int side, uint64_t seed)
+cz_status cz_model_create(cz_model *m, cz_arch arch, cz_head head, int width, int side)
 {
     memset(m, 0, sizeof *m);
     m->arch = arch;
     m->head = head;
     m->width = width;
     m->side = side;
-    m->out_channels = head == CZ_HEAD_CLS ? 40 : 2;
+    m->out_channels = cz_head_channels(head);
+    m->backend = &cz_backend_dnnl;
     cz_status st = cz_model_graph(arch, width, m->out_channels, side, &m->graph);
     if (st)
         return st;
     /* One at a time, stopping at the first failure, so the message names
-     * the slab that did not fit (a later success would not clear it, but a
-     * later failure would overwrite it). */
+     * the slab that did not fit. Gradients come with the first training
+     * step (model_verbs.c): running a model never allocates them. */
     if (!(m->params = cz_alloc_aligned(m->graph.param_floats, sizeof(float), "parameters")) ||
-        !(m->grads = cz_alloc_aligned(m->graph.param_floats, sizeof(float), "gradients")) ||
         !(m->buffers = cz_alloc_aligned(m->graph.buffer_floats + 1, sizeof(float),
                                         "BatchNorm running statistics"))) {
         cz_model_free(m);
         return CZ_ERR_NOMEM;
     }
+    return CZ_OK;
+}
+
+cz_status cz_model_init(cz_model *m, cz_arch arch, cz_head head, int width, int side, uint64_t seed)
+{
+    cz_status st = cz_model_create(m, arch, head, width, side);
+    if (st)
+        return st;
     cz_rng rng = {seed ^ 0x636f6c6f72697a65ull};
     const cz_graph *g = &m->graph;
     for (int i = 0; i < g->n_ops; i++) {
@@ -79,6 +68,8 @@ cz_status cz_model_init(cz_model *m, cz_arch arch, cz_head head, int width, int 
 
 void cz_model_free(cz_model *m)
 {
+    cz_model_drop_nets(m);
+    cz_optim_free(&m->opt);
     cz_graph_free(&m->graph);
     free(m->params);
     free(m->grads);

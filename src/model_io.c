@@ -178,7 +178,7 @@ cz_status cz_model_from_file(const cz_st_file *f, cz_model *m)
     cz_graph_free(&g);
     if (st)
         return st;
-    if ((st = cz_model_init(m, a, h, width, side, 0)))
+    if ((st = cz_model_create(m, a, h, width, side)))
         return st;
     if ((st = cz_model_read_tensors(f, m))) {
         cz_model_free(m);

@@ -2,9 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
 #include "colorize/image.h"
-#include "metrics.h"
 #include "sample_grid.h"
 #include "util.h"
 
@@ -23,7 +21,7 @@ static void put(cz_image *img, int x0, int y0, int side, int zoom, const float *
         }
 }
 
-cz_status cz_write_sample_grid(const char *path, const cz_model *m, const cz_dataset *ds,
+cz_status cz_write_sample_grid(const char *path, cz_model *m, const cz_dataset *ds,
                                const int *idx, int count, cz_decode d, int zoom)
 {
     if (count <= 0)
@@ -32,32 +30,28 @@ cz_status cz_write_sample_grid(const char *path, const cz_model *m, const cz_dat
     const int rows = (count + GRID_COLS - 1) / GRID_COLS;
     const int cols = count < GRID_COLS ? count : GRID_COLS;
     cz_image img = {0};
-    cz_net *net = NULL;
     cz_loader *ld = NULL;
-    float *out = NULL, *uv = NULL;
+    float *uv = NULL;
     cz_status st = cz_image_alloc(&img, cols * (3 * cell + 2 * GRID_GAP) + (cols - 1) * 3 * GRID_GAP,
                                   rows * cell + (rows - 1) * GRID_GAP, 3);
     if (st)
         return st;
     memset(img.pixels, 255, (size_t)img.width * img.height * 3);
-    out = cz_alloc_aligned((size_t)count * m->out_channels * hw, sizeof(float), "grid output");
     uv = cz_alloc_aligned((size_t)count * 2 * hw, sizeof(float), "grid chroma");
     cz_loader_opts lo = {.batch = count};
-    if (!out || !uv || !(ld = cz_loader_create(ds, idx, count, &lo))) {
+    if (!uv || !(ld = cz_loader_create(ds, idx, count, &lo))) {
         st = CZ_ERR_NOMEM;
         goto done;
     }
-    if ((st = cz_net_create(&m->graph, count, 0, m->params, NULL, m->buffers, &net)) ||
-        (st = cz_loader_start(ld, 0, 0)))
+    if ((st = cz_loader_start(ld, 0, 0)))
         goto done;
     const cz_batch *b = cz_loader_next(ld);
     if (!b) {
         st = cz_fail(CZ_ERR_ARG, "no images for the sample grid");
         goto done;
     }
-    if ((st = cz_net_forward(net, b->y, out)))
+    if ((st = cz_model_predict(m, b->y, b->n, side, side, d, uv, NULL)))
         goto done;
-    cz_decode_output(out, m->head, b->n, hw, d, uv);
     for (int i = 0; i < b->n; i++) {
         int x0 = (i % GRID_COLS) * (3 * cell + 5 * GRID_GAP), y0 = (i / GRID_COLS) * (cell + GRID_GAP);
         const float *y = b->y + (size_t)i * hw, *p = uv + (size_t)i * 2 * hw, *t = b->uv + (size_t)i * 2 * hw;
@@ -68,8 +62,6 @@ cz_status cz_write_sample_grid(const char *path, const cz_model *m, const cz_dat
     st = cz_image_write_png(path, &img);
 done:
     cz_loader_free(ld);
-    cz_net_free(net);
-    free(out);
     free(uv);
     cz_image_free(&img);
     return st;

@@ -8,7 +8,7 @@
 
 /* Colourise ds[idx[0..count)] and write a PNG grid of triplets (grey,
  * prediction, truth), each image scaled up `zoom` times, 4 triplets a row. */
-cz_status cz_write_sample_grid(const char *path, const cz_model *m, const cz_dataset *ds,
+cz_status cz_write_sample_grid(const char *path, cz_model *m, const cz_dataset *ds,
                                const int *idx, int count, cz_decode d, int zoom);
 
 #endif

@@ -5,9 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend.h"
 #include "evaluate.h"
-#include "loss.h"
 #include "model_io.h"
 #include "train.h"
 #include "util.h"
@@ -47,10 +45,7 @@ void cz_train_config_json(const cz_train_config *c, char *buf, size_t size)
 typedef struct trainer {
     const cz_train_config *cfg;
     cz_model model;
-    cz_optim opt;
-    cz_net *net;
     cz_loader *loader;
-    float *out, *dout;
     int epoch, batch_in_epoch;
     long step;
     double best_val;
@@ -63,11 +58,7 @@ typedef struct trainer {
 static void trainer_free(trainer *t)
 {
     cz_loader_free(t->loader);
-    cz_net_free(t->net);
-    cz_optim_free(&t->opt);
     cz_model_free(&t->model);
-    free(t->out);
-    free(t->dout);
 }
 
 static void fmt_double(char *buf, size_t n, double x)
@@ -95,11 +86,11 @@ static cz_status save_state(trainer *t)
         {"best_epoch", best_epoch},
     };
     st = cz_model_to_writer(&t->model, t->step, w, meta, (int)(sizeof meta / sizeof meta[0]));
-    int64_t n = (int64_t)t->opt.n;
+    int64_t n = (int64_t)t->model.opt.n;
     if (!st)
-        st = cz_st_writer_add_f32(w, "optim.m", 1, &n, t->opt.m);
+        st = cz_st_writer_add_f32(w, "optim.m", 1, &n, t->model.opt.m);
     if (!st)
-        st = cz_st_writer_add_f32(w, "optim.v", 1, &n, t->opt.v);
+        st = cz_st_writer_add_f32(w, "optim.v", 1, &n, t->model.opt.v);
     if (!st)
         st = cz_st_writer_save(w, t->path_state);
     cz_st_writer_free(w);
@@ -144,16 +135,16 @@ static cz_status load_state(trainer *t)
         goto done;
     if ((st = cz_model_read_tensors(f, &t->model)))
         goto done;
-    int64_t n = (int64_t)t->opt.n;
+    int64_t n = (int64_t)t->model.opt.n;
     const cz_st_tensor *m, *v;
     if ((st = cz_st_expect(f, "optim.m", CZ_ST_F32, 1, &n, &m)) ||
-        (st = cz_st_expect(f, "optim.v", CZ_ST_F32, 1, &n, &v)) || (st = cz_st_copy_f32(m, t->opt.m)) ||
-        (st = cz_st_copy_f32(v, t->opt.v)))
+        (st = cz_st_expect(f, "optim.v", CZ_ST_F32, 1, &n, &v)) || (st = cz_st_copy_f32(m, t->model.opt.m)) ||
+        (st = cz_st_copy_f32(v, t->model.opt.v)))
         goto done;
     t->epoch = (int)epoch;
     t->batch_in_epoch = (int)batch;
     t->step = step;
-    t->opt.step = step;
+    t->model.opt.step = step;
     t->best_val = strtod(best, NULL);
     t->best_epoch = (int)best_epoch;
 done:
@@ -226,7 +217,9 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
 
     if ((st = cz_model_init(&t.model, cfg->arch, cfg->head, cfg->width, ds->side, cfg->seed)))
         goto done;
-    if ((st = cz_optim_init(&t.opt, &cfg->optim, t.model.graph.param_floats)))
+    if ((st = cz_model_optim_init(&t.model, &cfg->optim)))
+        goto done;
+    if (cfg->backend && (st = cz_model_set_backend(&t.model, cfg->backend)))
         goto done;
     if (cfg->resume) {
         if ((st = load_state(&t)))
@@ -236,16 +229,6 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
                      t.path_state);
         goto done;
     }
-    const int hw = ds->side * ds->side, C = t.model.out_channels;
-    t.out = cz_alloc_aligned((size_t)cfg->batch * C * hw, sizeof(float), "output");
-    t.dout = cz_alloc_aligned((size_t)cfg->batch * C * hw, sizeof(float), "output gradient");
-    if (!t.out || !t.dout) {
-        st = CZ_ERR_NOMEM;
-        goto done;
-    }
-    if ((st = cz_net_create(&t.model.graph, cfg->batch, 1, t.model.params, t.model.grads,
-                            t.model.buffers, &t.net)))
-        goto done;
     cz_loader_opts lo = {.batch = cfg->batch, .flip = cfg->flip, .crop = cfg->crop, .shuffle = 1,
                          .drop_last = 1, .seed = cfg->seed};
     t.loader = cz_loader_create(ds, split->train, n_train, &lo);
@@ -269,10 +252,9 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
         const cz_batch *b;
         while ((b = cz_loader_next(t.loader))) {
             double lr = cz_schedule_lr(cfg->schedule, cfg->optim.lr, t.step, total, warm);
-            if ((st = cz_net_forward(t.net, b->y, t.out)))
+            double loss;
+            if ((st = cz_model_forward(&t.model, b, &loss, NULL)))
                 goto done;
-            double loss = cfg->head == CZ_HEAD_REG ? cz_loss_reg(t.out, b->uv, b->n, hw, t.dout)
-                                                   : cz_loss_cls(t.out, b->bins, b->n, hw, t.dout);
             if (!isfinite(loss)) {
                 st = cz_fail(CZ_ERR_NUMERIC,
                              "the loss became %g at epoch %d step %ld: training stopped; the last good "
@@ -280,9 +262,8 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
                              loss, t.epoch + 1, t.step, cfg->out_dir);
                 goto done;
             }
-            if ((st = cz_net_backward(t.net, t.dout)))
+            if ((st = cz_model_backward(&t.model)) || (st = cz_model_step(&t.model, lr)))
                 goto done;
-            cz_optim_step(&t.opt, t.model.params, t.model.grads, lr);
             t.step++;
             t.batch_in_epoch++;
             steps_here++;

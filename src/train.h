@@ -27,6 +27,7 @@ typedef struct cz_train_config {
     int resume;
     int limit_train, limit_val; /* use only the first N images of a part (0 = all) */
     int eval_batch;
+    const char *backend; /* "dnnl" (NULL) or "ref"; not part of the configuration's identity */
     volatile sig_atomic_t *stop; /* set (e.g. by SIGINT) to checkpoint and stop */
 } cz_train_config;
 

@@ -1,16 +1,16 @@
-/* Every fast (oneDNN) convolution path against the slow reference ops of
- * src/ref_ops.c, at the channel counts the real networks use: forward
- * output, weight and bias gradients, and the input gradient (seen through
- * the gradient of a 1x1 convolution placed in front).
+/* Every fast (oneDNN) convolution path against the reference backend (the
+ * slow ops of src/ref_ops.c), at the channel counts the real networks use:
+ * forward output, weight and bias gradients, and the input gradient (seen
+ * through the gradient of a 1x1 convolution placed in front).
  * Tolerance: |a - b| <= 1e-4 * max|b| + 1e-3 |b| per tensor (float32 sums
  * over up to 9 * 64 * 128 terms against double-accumulated references). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
+#include "colorize/colorize.h"
 #include "colorize/dataset.h"
 #include "graph.h"
-#include "ref_ops.h"
 #include "test.h"
 
 static void rand_fill(float *x, size_t n, cz_rng *r, float scale)
@@ -63,54 +63,40 @@ static void run_case(const conv_case *c)
         return;
     const cz_tensor_info *oi = &g.tensors[y];
     size_t n_in = (size_t)c->n * c->cin * c->h * c->h, n_out = (size_t)c->n * oi->c * oi->h * oi->w;
-    float *params = calloc(g.param_floats, 4), *grads = calloc(g.param_floats, 4);
-    float *in = malloc(n_in * 4), *mid = calloc(n_in, 4), *out = malloc(n_out * 4), *dout = malloc(n_out * 4);
-    float *rout = calloc(n_out, 4), *rdmid = calloc(n_in, 4), *rg = calloc(g.param_floats, 4);
+    float *params = calloc(g.param_floats, 4), *in = malloc(n_in * 4), *dout = malloc(n_out * 4);
+    float *out[2], *grads[2];
     cz_rng r = {42};
     rand_fill(params, g.param_floats, &r, 0.3f);
     rand_fill(in, n_in, &r, 1.0f);
     rand_fill(dout, n_out, &r, 1.0f);
-    cz_net *net;
-    CHECK(cz_net_create(&g, c->n, 1, params, grads, NULL, &net) == CZ_OK);
-    CHECK(cz_net_forward(net, in, out) == CZ_OK);
-    CHECK(cz_net_backward(net, dout) == CZ_OK);
-
-    const cz_op *pre = &g.ops[0], *op = &g.ops[1];
-    ref_conv gp = {c->n, c->cin, c->h, c->h, c->cin, 1, 1, 1, 0};
-    ref_conv go = {c->n, c->cin, c->h, c->h, c->cout, c->k, c->k, c->stride, c->deconv ? 0 : c->pad};
-    const float *wp = params + g.params[pre->weight].offset, *bp = params + g.params[pre->bias].offset;
-    const float *wo = params + g.params[op->weight].offset;
-    const float *bo = op->bias >= 0 ? params + g.params[op->bias].offset : NULL;
-    float *gwo = rg + g.params[op->weight].offset, *gbo = op->bias >= 0 ? rg + g.params[op->bias].offset : NULL;
-    ref_conv2d_forward(mid, in, wp, bp, &gp);
-    if (c->deconv) {
-        ref_conv_transpose2d_forward(rout, mid, wo, bo, &go);
-        ref_conv_transpose2d_backward(rdmid, gwo, gbo, dout, mid, wo, &go);
-    } else {
-        ref_conv2d_forward(rout, mid, wo, bo, &go);
-        ref_conv2d_backward(rdmid, gwo, gbo, dout, mid, wo, &go);
+    const cz_backend_i *be[2] = {&cz_backend_dnnl, &cz_backend_ref};
+    for (int k = 0; k < 2; k++) {
+        out[k] = malloc(n_out * 4);
+        grads[k] = calloc(g.param_floats, 4);
+        cz_net_config cfg = {.graph = &g, .batch = c->n, .training = 1, .params = params, .grads = grads[k]};
+        cz_net *net;
+        CHECK(cz_net_create(be[k], &cfg, &net) == CZ_OK);
+        CHECK(cz_net_forward(net, in, out[k]) == CZ_OK);
+        CHECK(cz_net_backward(net, dout) == CZ_OK);
+        cz_net_free(net);
     }
-    ref_conv2d_backward(NULL, rg + g.params[pre->weight].offset, rg + g.params[pre->bias].offset, rdmid, in,
-                        wp, &gp);
-    compare("output", out, rout, n_out);
+    compare("output", out[0], out[1], n_out);
     for (int i = 0; i < g.n_params; i++)
-        compare(g.params[i].name, grads + g.params[i].offset, rg + g.params[i].offset, g.params[i].count);
-    cz_net_free(net);
+        compare(g.params[i].name, grads[0] + g.params[i].offset, grads[1] + g.params[i].offset,
+                g.params[i].count);
     cz_graph_free(&g);
+    for (int k = 0; k < 2; k++) {
+        free(out[k]);
+        free(grads[k]);
+    }
     free(params);
-    free(grads);
     free(in);
-    free(mid);
-    free(out);
     free(dout);
-    free(rout);
-    free(rdmid);
-    free(rg);
 }
 
 int main(void)
 {
-    cz_backend_set_threads(2);
+    cz_set_threads(2);
     static const conv_case cases[] = {
         {0, 2, 4, 16, 8, 1, 2, 0, 0},   /* resnet shortcut, width 4 */
         {0, 4, 16, 16, 32, 1, 2, 0, 0}, /* resnet shortcut, width 16 */

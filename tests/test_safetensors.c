@@ -506,7 +506,7 @@ static void test_python_file(void)
         int64_t nbt = -1;
         CHECK(cz_st_copy_i64(t, &nbt) == CZ_OK && nbt == 0);
     }
-    const int64_t w_shape[4] = {4, 1, 3, 3};
+    const int64_t w_shape[4] = {8, 1, 3, 3};
     CHECK(cz_st_expect(f, "param.e1.0.0.weight", CZ_ST_F32, 4, w_shape, NULL) == CZ_OK);
     CHECK(cz_st_expect(f, "grad.e1.0.0.weight", CZ_ST_F32, 4, w_shape, NULL) == CZ_OK);
     cz_st_close(f);

@@ -55,7 +55,7 @@ static void check_file(const char *dir, const char *arch, const char *head)
     CHECK(meta_long(f, "bins") == CZ_BINS);
     const int cls = strcmp(head, "cls") == 0;
     CHECK(out == (cls ? 2 * CZ_BINS : 2));
-    CHECK(width == 4);
+    CHECK(width == 8);
     if (width <= 0 || n <= 0 || out <= 0) {
         cz_st_close(f);
         return;

@@ -2,7 +2,7 @@
 """PyTorch twin of colorize: writes the reference vectors in tests/vectors/.
 
 For every architecture (vgg, unet, resnet) and head (reg: 2 outputs, cls: 40
-logits) at width 4 on 32x32 inputs, this script builds the network in train
+logits) at width 8 on 32x32 inputs, this script builds the network in train
 mode from a fixed seed, draws a random batch (Y in [0,1]; U, V uniform over
 their SPEC §1 ranges; bins per SPEC §3), runs forward + loss + backward, then
 3 Adam steps (lr 1e-3, betas (0.9, 0.999), eps 1e-8, same batch) and one more
@@ -51,7 +51,7 @@ import torch.nn.functional as F
 U_MAX = 0.436
 V_MAX = 0.615
 BINS = 20
-WIDTH = 4
+WIDTH = 8
 SIDE = 32
 ARCHS = ("vgg", "unet", "resnet", "resunet")
 REFERENCE_ARCHS = ("vgg", "unet", "resnet")  # those of ../shared/reference/models.py
@@ -408,7 +408,7 @@ def main():
                   f"adam losses {' '.join(f'{x:.6f}' for x in losses)}")
     if not args.check:
         print(f"total {total} bytes")
-        assert total < 5 * 1024 * 1024, "vector files grew past 5 MB"
+        assert total < 12 * 1024 * 1024, "vector files grew past 12 MB"
     check_against_reference()
 
 

@@ -49,9 +49,15 @@ typedef struct cz_colorizer_options {
     int working_size;  /* shorter side at which chroma is predicted (0: default) */
     cz_decode decode;  /* for classification models (default: mean) */
     size_t max_pixels; /* larger pictures are refused (0: CZ_DEFAULT_MAX_PIXELS) */
+    const char *backend; /* compute backend: NULL or "dnnl" (fast), "ref" (slow reference) */
 } cz_colorizer_options;
 
 typedef struct cz_colorizer cz_colorizer;
+
+/* Threads used for computing (OpenMP) by every colorizer, training and
+ * evaluation in the process; n <= 0 leaves the default. */
+void cz_set_threads(int n);
+int cz_threads(void);
 
 /* Load a model (NULL: the shipped default model). */
 cz_status cz_colorizer_open(const char *model_path, const cz_colorizer_options *options,

@@ -63,6 +63,11 @@ cz_status cz_cifar_fetch_from(const char *dir, const char *url, FILE *log);
  * resized to side x side. Labels are 255. Unreadable files are reported to
  * `log` and skipped; no readable file at all is an error. */
 cz_status cz_folder_load(const char *dir, int side, cz_dataset *ds, FILE *log);
+/* Open a dataset from a path: a cifar-10-batches-bin directory (all six
+ * files, MD5-verified when verify is set), a file of CIFAR records, or a
+ * folder of PNG/JPEG pictures (resized to side). *pooled_cifar tells
+ * whether it is the full 60,000-image pool the seeded split expects. */
+cz_status cz_data_open(const char *path, int verify, int side, cz_dataset *ds, int *pooled_cifar);
 
 typedef enum cz_split_kind {
     CZ_SPLIT_SEEDED = 0,  /* SPEC §2: splitmix64 Fisher-Yates, 50k/5k/5k */

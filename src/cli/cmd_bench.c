@@ -4,12 +4,10 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "backend.h"
-#include "colorize/dataset.h"
 #include "cli.h"
-#include "loss.h"
+#include "colorize/colorize.h"
+#include "colorize/dataset.h"
 #include "model.h"
-#include "optim.h"
 #include "util.h"
 
 typedef struct bench_result {
@@ -29,27 +27,26 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Synthetic batch: the engine's speed does not depend on the values. */
-static cz_status bench_one(cz_arch arch, cz_head head, int width, int batch, int steps, int warmup,
-                           int profile, bench_result *r)
+/* Synthetic batch: the engine's speed does not depend on the values. A
+ * training step is the model's forward (with the loss), backward and Adam
+ * step; inference is cz_model_predict. */
+static cz_status bench_one(const char *backend, cz_arch arch, cz_head head, int width, int batch, int steps,
+                           int warmup, int profile, bench_result *r)
 {
     memset(r, 0, sizeof *r);
     cz_model m;
     cz_status st = cz_model_init(&m, arch, head, width, 32, 1);
     if (st)
         return st;
-    const int hw = 1024, C = m.out_channels;
-    cz_net *train = NULL, *infer = NULL;
-    cz_optim opt = {0};
+    const int hw = 1024;
     cz_optim_config oc;
     cz_optim_defaults(&oc);
+    cz_batch b = {.n = batch, .side = 32};
     float *x = cz_alloc_aligned((size_t)batch * hw, 4, "input");
     float *uv = cz_alloc_aligned((size_t)batch * 2 * hw, 4, "target");
     int32_t *bins = cz_alloc_aligned((size_t)batch * 2 * hw, 4, "bins");
-    float *y = cz_alloc_aligned((size_t)batch * C * hw, 4, "output");
-    float *dy = cz_alloc_aligned((size_t)batch * C * hw, 4, "output gradient");
     double *t = cz_alloc((size_t)(steps + warmup), sizeof(double), "timings");
-    if (!x || !uv || !bins || !y || !dy || !t) {
+    if (!x || !uv || !bins || !t) {
         st = CZ_ERR_NOMEM;
         goto done;
     }
@@ -60,49 +57,40 @@ static cz_status bench_one(cz_arch arch, cz_head head, int width, int batch, int
         uv[i] = (cz_rng_uniform(&rng) - 0.5f) * 0.8f;
         bins[i] = (int32_t)(cz_rng_next(&rng) % 20);
     }
-    if ((st = cz_optim_init(&opt, &oc, m.graph.param_floats)) ||
-        (st = cz_net_create(&m.graph, batch, 1, m.params, m.grads, m.buffers, &train)))
+    b.y = x;
+    b.uv = uv;
+    b.bins = bins;
+    if ((backend && (st = cz_model_set_backend(&m, backend))) || (st = cz_model_optim_init(&m, &oc)))
         goto done;
-    double other = 0;
+    double engine = 0, total = 0;
     for (int i = 0; i < warmup + steps; i++) {
         if (i == warmup && profile)
-            cz_net_profile(train, 1);
-        double t0 = cz_now();
-        if ((st = cz_net_forward(train, x, y)))
+            cz_model_profile(&m, 1);
+        double loss, t0 = cz_now();
+        if ((st = cz_model_forward(&m, &b, &loss, NULL)) || (st = cz_model_backward(&m)) ||
+            (st = cz_model_step(&m, 1e-3)))
             goto done;
-        double t1 = cz_now();
-        if (head == CZ_HEAD_REG)
-            cz_loss_reg(y, uv, batch, hw, dy);
-        else
-            cz_loss_cls(y, bins, batch, hw, dy);
-        double t2 = cz_now();
-        if ((st = cz_net_backward(train, dy)))
-            goto done;
-        double t3 = cz_now();
-        cz_optim_step(&opt, m.params, m.grads, 1e-3);
-        double t4 = cz_now();
-        t[i] = t4 - t0;
+        t[i] = cz_now() - t0;
         if (i >= warmup)
-            other += (t2 - t1) + (t4 - t3);
+            total += t[i];
     }
     double step_s = median(t + warmup, steps);
     double flops = cz_graph_flops(&m.graph) * batch;
     r->train_img_s = batch / step_s;
     r->gflops_train = 3 * flops / step_s / 1e9; /* forward + backward-data + backward-weights */
-    r->mem_mib = cz_net_memory(train) / 1048576.0;
+    r->mem_mib = cz_model_memory(&m) / 1048576.0;
     if (profile) {
-        const double *p = cz_net_profile_times(train);
-        for (int k = 0; k < CZ_PROF_COUNT; k++)
+        const double *p = cz_model_profile_times(&m);
+        for (int k = 0; k < CZ_PROF_COUNT; k++) {
             r->prof[k] = p[k] / steps * 1e3;
-        r->other_ms = other / steps * 1e3;
+            engine += p[k];
+        }
+        r->other_ms = (total - engine) / steps * 1e3;
     }
-    cz_net_free(train);
-    train = NULL;
-    if ((st = cz_net_create(&m.graph, batch, 0, m.params, NULL, m.buffers, &infer)))
-        goto done;
+    cz_model_drop_nets(&m); /* the training net's memory is not the inference's */
     for (int i = 0; i < warmup + steps; i++) {
         double t0 = cz_now();
-        if ((st = cz_net_forward(infer, x, y)))
+        if ((st = cz_model_predict(&m, x, batch, 32, 32, (cz_decode){CZ_DECODE_MEAN, CZ_DEFAULT_TEMPERATURE}, NULL, NULL)))
             goto done;
         t[i] = cz_now() - t0;
     }
@@ -110,15 +98,10 @@ static cz_status bench_one(cz_arch arch, cz_head head, int width, int batch, int
     r->infer_img_s = batch / step_s;
     r->gflops_infer = flops / step_s / 1e9;
 done:
-    cz_net_free(train);
-    cz_net_free(infer);
-    cz_optim_free(&opt);
     cz_model_free(&m);
     free(x);
     free(uv);
     free(bins);
-    free(y);
-    free(dy);
     free(t);
     return st;
 }
@@ -132,7 +115,7 @@ static double peak_rss_mib(void)
 
 int cmd_bench(int argc, char **argv)
 {
-    const char *arch_s = NULL, *head_s = "reg";
+    const char *arch_s = NULL, *head_s = "reg", *backend = "dnnl";
     int width = 32, batch = 128, threads = 2, steps = 20, warmup = 3, json = 0, profile = 0;
     cli_opt opts[] = {
         {"arch", CLI_OPT_STR, &arch_s, "one network (vgg, unet, resnet, resunet); default: all four at widths 32 and 16, both heads (16 configurations)", 0, 0},
@@ -140,6 +123,7 @@ int cmd_bench(int argc, char **argv)
         {"width", CLI_OPT_INT, &width, "base width (with --arch)", 1, 256},
         {"batch", CLI_OPT_INT, &batch, "images per step", 1, 4096},
         {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
+        {"backend", CLI_OPT_STR, &backend, "dnnl, or ref (the slow reference, for debugging)", 0, 0},
         {"steps", CLI_OPT_INT, &steps, "timed steps (median reported)", 1, 10000},
         {"warmup", CLI_OPT_INT, &warmup, "untimed steps first", 0, 1000},
         {"json", CLI_OPT_FLAG, &json, "print one JSON object (with --arch)", 0, 0},
@@ -152,7 +136,7 @@ int cmd_bench(int argc, char **argv)
                              opts, argc, argv, pos, 0, &npos);
     if (rc)
         return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
-    cz_backend_set_threads(threads);
+    cz_set_threads(threads);
     cz_arch archs[CZ_ARCH_COUNT];
     int n_arch = 0, widths[2] = {32, 16}, n_width = 2;
     cz_head heads[2] = {CZ_HEAD_REG, CZ_HEAD_CLS};
@@ -179,7 +163,7 @@ int cmd_bench(int argc, char **argv)
         for (int a = 0; a < n_arch; a++)
             for (int h = 0; h < n_head; h++) {
                 bench_result r;
-                if (bench_one(archs[a], heads[h], widths[wi], batch, steps, warmup, profile, &r)) {
+                if (bench_one(backend, archs[a], heads[h], widths[wi], batch, steps, warmup, profile, &r)) {
                     cli_error("bench", "%s", cz_last_error());
                     return CLI_EXIT_FAIL;
                 }
@@ -188,7 +172,7 @@ int cmd_bench(int argc, char **argv)
                            "\"batch\": %d, \"threads\": %d, \"train_img_s\": %.2f, \"infer_img_s\": %.2f, "
                            "\"gflops_train\": %.2f, \"gflops_infer\": %.2f, \"peak_rss_mib\": %.1f}\n",
                            cz_arch_name(archs[a]), cz_head_name(heads[h]), widths[wi], batch,
-                           cz_backend_threads(), r.train_img_s, r.infer_img_s, r.gflops_train,
+                           cz_threads(), r.train_img_s, r.infer_img_s, r.gflops_train,
                            r.gflops_infer, peak_rss_mib());
                 } else {
                     printf("%-7s %-4s %5d %6d %12.1f %12.1f %11.1f %11.1f %9.0f\n", cz_arch_name(archs[a]),

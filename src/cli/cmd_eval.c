@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
 #include "cli.h"
+#include "colorize/colorize.h"
 #include "evaluate.h"
 #include "model_io.h"
 #include "paths.h"
@@ -65,6 +65,7 @@ int cmd_eval(int argc, char **argv)
     char def_model[4096];
     cz_default_model_path(def_model, sizeof def_model);
     const char *model_path = def_model, *split_part = "test", *decode_text = "mean", *json = NULL;
+    const char *backend = "dnnl";
     const char *samples = NULL, *protocol = "seeded", *data = cz_data_default_dir();
     int split_seed = 0, batch = 250, threads = 2, limit = 0, n_samples = 24;
     cli_opt opts[] = {
@@ -80,6 +81,7 @@ int cmd_eval(int argc, char **argv)
         {"limit", CLI_OPT_INT, &limit, "evaluate only the first N images (0 = all)", 0, 1e9},
         {"batch", CLI_OPT_INT, &batch, "images per forward pass", 1, 4096},
         {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
+        {"backend", CLI_OPT_STR, &backend, "dnnl, or ref (the slow reference, for debugging)", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0}};
     const char *pos[1];
     int npos, rc = cli_parse("eval", "[--model FILE] [options]",
@@ -99,9 +101,12 @@ int cmd_eval(int argc, char **argv)
         cli_error("eval", "--split must be test, val or all, not '%s'", split_part);
         return CLI_EXIT_USAGE;
     }
-    cz_backend_set_threads(threads);
+    cz_set_threads(threads);
     cz_model model;
-    if (cz_model_load(model_path, &model)) {
+    cz_status st = cz_model_load(model_path, &model);
+    if (!st && (st = cz_model_set_backend(&model, backend)))
+        cz_model_free(&model);
+    if (st) {
         cli_error("eval", "%s", cz_last_error());
         return CLI_EXIT_FAIL;
     }

@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend.h"
 #include "cli.h"
 #include "colorize/colorize.h"
 #include "paths.h"
@@ -146,6 +145,7 @@ int cmd_run(int argc, char **argv)
     char def_model[4096];
     cz_default_model_path(def_model, sizeof def_model);
     const char *model = def_model, *out = NULL, *outdir = NULL, *decode_text = "mean", *truth = NULL;
+    const char *backend = "dnnl";
     int size = CZ_DEFAULT_WORKING_SIZE, threads = 2, compare = 0, overwrite = 0;
     int max_pixels = (int)CZ_DEFAULT_MAX_PIXELS;
     cli_opt opts[] = {
@@ -160,6 +160,7 @@ int cmd_run(int argc, char **argv)
         {"max-pixels", CLI_OPT_INT, &max_pixels,
          "refuse bigger pictures (memory: about 9 bytes a pixel, docs/run.md)", 1, CZ_IMAGE_MAX_PIXELS},
         {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
+        {"backend", CLI_OPT_STR, &backend, "dnnl, or ref (the slow reference, for debugging)", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0}};
     const char *pos[4096];
     int npos, rc = cli_parse("run", "[--model FILE] IN... [-o OUT.png | --outdir DIR]",
@@ -177,7 +178,7 @@ int cmd_run(int argc, char **argv)
         cli_error("run", "give either -o or --outdir, not both");
         return CLI_EXIT_USAGE;
     }
-    cz_colorizer_options co = {.working_size = size, .max_pixels = (size_t)max_pixels};
+    cz_colorizer_options co = {.working_size = size, .max_pixels = (size_t)max_pixels, .backend = backend};
     if (cz_decode_parse(decode_text, &co.decode)) {
         cli_error("run", "%s", cz_last_error());
         return CLI_EXIT_USAGE;
@@ -201,7 +202,7 @@ int cmd_run(int argc, char **argv)
         list_free(&inputs);
         return CLI_EXIT_FAIL;
     }
-    cz_backend_set_threads(threads);
+    cz_set_threads(threads);
     cz_colorizer *c;
     if (cz_colorizer_open(model, &co, &c)) {
         cli_error("run", "%s", cz_last_error());

@@ -3,9 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backend.h"
 #include "cli.h"
-#include "evaluate.h"
+#include "colorize/colorize.h"
 #include "train.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -19,13 +18,13 @@ static void on_sigint(int sig)
 /* Everything `colorize train` takes on its command line. */
 typedef struct train_args {
     cz_train_config cfg;
-    const char *arch, *head, *optim, *sched, *aug, *split_name, *data;
+    const char *arch, *head, *optim, *sched, *aug, *split_name, *data, *backend;
     double lr, wd, momentum, warmup;
     int seed, split_seed, threads, nesterov, resume;
 } train_args;
 
 /* The option table, bound to a's fields (defaults are a's values). */
-#define TRAIN_N_OPTS 23
+#define TRAIN_N_OPTS 24
 static void train_opts(train_args *a, cli_opt *o)
 {
     cz_train_config *c = &a->cfg;
@@ -49,6 +48,7 @@ static void train_opts(train_args *a, cli_opt *o)
         {"data", CLI_OPT_STR, &a->data, "CIFAR-10 dir, CIFAR-format file or picture folder", 0, 0},
         {"out", CLI_OPT_STR, &c->out_dir, "output directory", 0, 0},
         {"threads", CLI_OPT_INT, &a->threads, "compute threads", 1, 256},
+        {"backend", CLI_OPT_STR, &a->backend, "dnnl, or ref (the slow reference, for debugging)", 0, 0},
         {"resume", CLI_OPT_FLAG, &a->resume, "continue from OUT/state.safetensors", 0, 0},
         {"limit-train", CLI_OPT_INT, &c->limit_train, "use only N training images (0 = all)", 0, 1e9},
         {"limit-val", CLI_OPT_INT, &c->limit_val, "use only N validation images (0 = all)", 0, 1e9},
@@ -70,6 +70,7 @@ static void train_args_defaults(train_args *a)
     a->lr = a->cfg.optim.lr;
     a->momentum = 0.9;
     a->threads = 2;
+    a->backend = "dnnl";
 }
 
 int train_option_type(const char *name)
@@ -147,7 +148,8 @@ int cmd_train(int argc, char **argv)
     const double lr = a.lr, wd = a.wd;
     const int seed = a.seed, threads = a.threads, resume = a.resume;
     cfg.stop = &stop_requested;
-    cz_backend_set_threads(threads);
+    cfg.backend = a.backend;
+    cz_set_threads(threads);
 
     cz_dataset ds;
     int pooled;
@@ -167,7 +169,7 @@ int cmd_train(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     cz_model probe;
-    if (cz_model_init(&probe, cfg.arch, cfg.head, cfg.width, ds.side, 0)) {
+    if (cz_model_create(&probe, cfg.arch, cfg.head, cfg.width, ds.side)) {
         cli_error("train", "%s", cz_last_error());
         cz_split_free(&split);
         cz_dataset_free(&ds);
@@ -182,7 +184,7 @@ int cmd_train(int argc, char **argv)
             "  threads   %d\n  output    %s%s\n",
             arch, head, cfg.width, cz_graph_param_count(&probe.graph), cz_graph_flops(&probe.graph) / 1e6,
             data, ds.count, ds.side, ds.side, split.n_train, split.n_val, split.n_test, split_name, optim,
-            lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, cz_backend_threads(), cfg.out_dir,
+            lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, cz_threads(), cfg.out_dir,
             resume ? " (resuming)" : "");
     cz_model_free(&probe);
 

@@ -137,7 +137,7 @@ static void add_size(json_t *line, const study_run *r)
         cz_head_parse(h ? json_string_value(h) : "reg", &head))
         return;
     cz_model m;
-    if (cz_model_init(&m, arch, head, w ? (int)json_integer_value(w) : 32, 32, 0))
+    if (cz_model_create(&m, arch, head, w ? (int)json_integer_value(w) : 32, 32))
         return;
     json_object_set_new(line, "params", json_integer((json_int_t)cz_graph_param_count(&m.graph)));
     json_object_set_new(line, "mflop", json_real(cz_graph_flops(&m.graph) / 1e6));

@@ -1,10 +1,34 @@
-/* Regression (MSE) and classification (per-pixel cross-entropy) losses. */
+/* Heads: regression (MSE) and classification (per-pixel cross-entropy)
+ * losses, and the decoding of their outputs into chroma. */
 #include <math.h>
+#include <string.h>
 
-#include "colorize/colorspace.h"
-#include "loss.h"
+#include "heads.h"
 
-double cz_loss_reg(const float *out, const float *uv, int n, int hw, float *grad)
+const char *cz_head_name(cz_head h)
+{
+    return h == CZ_HEAD_CLS ? "cls" : "reg";
+}
+
+cz_status cz_head_parse(const char *text, cz_head *out)
+{
+    if (strcmp(text, "reg") == 0) {
+        *out = CZ_HEAD_REG;
+        return CZ_OK;
+    }
+    if (strcmp(text, "cls") == 0) {
+        *out = CZ_HEAD_CLS;
+        return CZ_OK;
+    }
+    return cz_fail(CZ_ERR_ARG, "unknown head '%s' (use reg or cls)", text);
+}
+
+int cz_head_channels(cz_head h)
+{
+    return h == CZ_HEAD_CLS ? 2 * CZ_BINS : 2;
+}
+
+static double loss_reg(const float *out, const float *uv, int n, int hw, float *grad)
 {
     double total = 0;
     const double scale = 2.0 / ((double)n * hw);
@@ -24,7 +48,7 @@ double cz_loss_reg(const float *out, const float *uv, int n, int hw, float *grad
     return total / ((double)n * hw);
 }
 
-double cz_loss_cls(const float *logits, const int32_t *bins, int n, int hw, float *grad)
+static double loss_cls(const float *logits, const int32_t *bins, int n, int hw, float *grad)
 {
     double total = 0;
     const float scale = (float)(1.0 / ((double)n * hw));
@@ -56,4 +80,27 @@ double cz_loss_cls(const float *logits, const int32_t *bins, int n, int hw, floa
         total += s;
     }
     return total / ((double)n * hw);
+}
+
+double cz_head_loss(cz_head h, const float *out, const cz_batch *b, float *grad)
+{
+    const int hw = b->side * b->side;
+    return h == CZ_HEAD_REG ? loss_reg(out, b->uv, b->n, hw, grad) : loss_cls(out, b->bins, b->n, hw, grad);
+}
+
+void cz_head_decode(cz_head h, const float *out, int n, int hw, cz_decode d, float *uv)
+{
+    if (h == CZ_HEAD_REG) {
+        memcpy(uv, out, (size_t)n * 2 * hw * sizeof(float));
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < 2; ch++) {
+            const float *l = out + ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw;
+            float *u = uv + ((size_t)i * 2 + ch) * hw;
+            float max = ch == 0 ? CZ_U_MAX : CZ_V_MAX;
+            for (int p = 0; p < hw; p++)
+                u[p] = cz_decode_logits(l + p, hw, max, d);
+        }
 }
