@@ -82,10 +82,15 @@ static double loss_cls(const float *logits, const int32_t *bins, int n, int hw, 
     return total / ((double)n * hw);
 }
 
-double cz_head_loss(cz_head h, const float *out, const cz_batch *b, float *grad)
+double cz_head_loss(cz_head h, const cz_cls_loss *recipe, const float *out, const cz_batch *b,
+                    float *grad)
 {
     const int hw = b->side * b->side;
-    return h == CZ_HEAD_REG ? loss_reg(out, b->uv, b->n, hw, grad) : loss_cls(out, b->bins, b->n, hw, grad);
+    if (h == CZ_HEAD_REG)
+        return loss_reg(out, b->uv, b->n, hw, grad);
+    if (recipe)
+        return cz_loss_cls_recipe(out, b->bins, b->uv, b->n, hw, recipe, grad, NULL);
+    return loss_cls(out, b->bins, b->n, hw, grad);
 }
 
 void cz_head_decode(cz_head h, const float *out, int n, int hw, cz_decode d, float *uv)

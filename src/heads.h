@@ -8,6 +8,7 @@
 
 #include "colorize/colorspace.h"
 #include "colorize/dataset.h"
+#include "loss_recipe.h"
 
 typedef enum cz_head { CZ_HEAD_REG = 0, CZ_HEAD_CLS = 1 } cz_head;
 
@@ -18,8 +19,10 @@ int cz_head_channels(cz_head h);
 
 /* The head's loss of out (b->n x C x hw) against the batch's truth: mean
  * over pixels of (du^2 + dv^2) for reg, of CE(U) + CE(V) for cls.
- * grad (may be NULL): dL/d out, same shape as out. */
-double cz_head_loss(cz_head h, const float *out, const cz_batch *b, float *grad);
+ * grad (may be NULL): dL/d out, same shape as out. recipe (may be NULL):
+ * for cls, the soft-target / hybrid loss of loss_recipe.h instead of CE. */
+double cz_head_loss(cz_head h, const cz_cls_loss *recipe, const float *out, const cz_batch *b,
+                    float *grad);
 
 /* Network outputs (n x C x hw) as chroma (n x 2 x hw): reg copies, cls
  * applies the decoding rule. */

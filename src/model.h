@@ -39,6 +39,7 @@ typedef struct cz_model {
     float *grads;   /* same layout; NULL until a training net is built */
     float *buffers; /* graph.buffer_floats: BatchNorm running statistics */
     cz_optim opt;   /* moments in the params layout, after cz_model_optim_init */
+    const cz_cls_loss *cls_loss; /* cls head: the recipe's loss (NULL: SPEC §3's CE) */
     const cz_backend_i *backend;
     cz_backend_options backend_options;
     cz_model_net nets[CZ_MODEL_NETS];

@@ -107,7 +107,7 @@ cz_status cz_model_forward(cz_model *m, const cz_batch *b, double *loss, const f
     m->trained = e;
     if ((st = cz_net_forward(e->net, b->y, e->out)))
         return st;
-    *loss = cz_head_loss(m->head, e->out, b, e->dout);
+    *loss = cz_head_loss(m->head, m->cls_loss, e->out, b, e->dout);
     if (out)
         *out = e->out;
     return CZ_OK;

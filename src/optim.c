@@ -7,7 +7,8 @@
 #include "util.h"
 
 static const char *kind_names[] = {"adam", "adamw", "sgd"};
-static const char *sched_names[] = {"const", "cosine", "onecycle"};
+static const char *sched_names[] = {"const", "cosine", "onecycle", "linear"};
+#define N_SCHED (int)(sizeof sched_names / sizeof sched_names[0])
 
 cz_status cz_optim_kind_parse(const char *text, cz_optim_kind *out)
 {
@@ -26,17 +27,17 @@ const char *cz_optim_kind_name(cz_optim_kind k)
 
 cz_status cz_schedule_parse(const char *text, cz_schedule *out)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_SCHED; i++)
         if (strcmp(text, sched_names[i]) == 0) {
             *out = (cz_schedule)i;
             return CZ_OK;
         }
-    return cz_fail(CZ_ERR_ARG, "unknown schedule '%s' (use const, cosine or onecycle)", text);
+    return cz_fail(CZ_ERR_ARG, "unknown schedule '%s' (use const, cosine, linear or onecycle)", text);
 }
 
 const char *cz_schedule_name(cz_schedule s)
 {
-    return (unsigned)s < 3 ? sched_names[s] : "?";
+    return (unsigned)s < (unsigned)N_SCHED ? sched_names[s] : "?";
 }
 
 void cz_optim_defaults(cz_optim_config *c)
@@ -128,9 +129,11 @@ double cz_schedule_lr(cz_schedule s, double lr, long t, long total, long warm_st
     }
     if (warm_steps > 0 && t < warm_steps)
         return lr * (double)(t + 1) / (double)warm_steps;
-    if (s == CZ_SCHED_COSINE) {
+    if (s == CZ_SCHED_COSINE || s == CZ_SCHED_LINEAR) {
         double x = (double)(t - warm_steps) / (double)(total - warm_steps > 0 ? total - warm_steps : 1);
-        return lr * 0.5 * (1.0 + cos(pi * (x > 1 ? 1 : x)));
+        if (x >= 1)
+            return 0.0; /* the end of the budget: exactly zero */
+        return s == CZ_SCHED_LINEAR ? lr * (1.0 - x) : lr * 0.5 * (1.0 + cos(pi * x));
     }
     return lr;
 }

@@ -8,7 +8,12 @@
 #include "colorize/error.h"
 
 typedef enum cz_optim_kind { CZ_OPTIM_ADAM, CZ_OPTIM_ADAMW, CZ_OPTIM_SGD } cz_optim_kind;
-typedef enum cz_schedule { CZ_SCHED_CONST, CZ_SCHED_COSINE, CZ_SCHED_ONECYCLE } cz_schedule;
+typedef enum cz_schedule {
+    CZ_SCHED_CONST,
+    CZ_SCHED_COSINE,
+    CZ_SCHED_ONECYCLE,
+    CZ_SCHED_LINEAR
+} cz_schedule;
 
 typedef struct cz_optim_config {
     cz_optim_kind kind;
@@ -39,8 +44,13 @@ void cz_optim_free(cz_optim *o);
 void cz_optim_step(cz_optim *o, float *params, const float *grads, double lr);
 
 /* Learning rate at step t of total (0-based) with warm_steps of linear
- * warm-up: const and cosine warm up from 0; onecycle warms up from lr/25
- * (30 % of the run when warm_steps is 0) then anneals by cosine to lr/1e4. */
+ * warm-up: const, cosine and linear warm up from 0; onecycle warms up from
+ * lr/25 (30 % of the run when warm_steps is 0) then anneals by cosine to
+ * lr/1e4. After the warm-up, with x = (t - warm) / (total - warm):
+ * cosine lr (1 + cos(pi x)) / 2, linear lr (1 - x). Both are exactly 0 at
+ * t = total, the end of the budget (as torch's CosineAnnealingLR and LinearLR
+ * with T_max = total stepped per batch), so the last update, t = total - 1,
+ * uses lr (1 - cos(pi / T)) / 2 resp. lr / T, T = total - warm. */
 double cz_schedule_lr(cz_schedule s, double lr, long t, long total, long warm_steps);
 
 #endif

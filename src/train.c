@@ -26,9 +26,23 @@ void cz_train_defaults(cz_train_config *c)
     c->eval_batch = 250;
 }
 
+/* Append the recipe keys to a JSON object whose closing brace is at buf[0]. */
+static void recipe_json(const cz_train_config *c, char *buf, size_t size)
+{
+    char ema[96] = "", tgt[80] = "", mse[48] = "", target[48];
+    cz_cls_target_format(&c->cls_loss, target, sizeof target);
+    if (c->ema > 0)
+        snprintf(ema, sizeof ema, ", \"ema\": %.9g, \"ema_bn\": \"%s\"", c->ema, cz_ema_bn_name(c->ema_bn));
+    if (c->cls_loss.target != CZ_CLS_TARGET_ONEHOT)
+        snprintf(tgt, sizeof tgt, ", \"target\": \"%s\"", target);
+    if (c->cls_loss.mse_weight > 0)
+        snprintf(mse, sizeof mse, ", \"loss_mse\": %.9g", c->cls_loss.mse_weight);
+    snprintf(buf, size, "%s%s%s}", ema, tgt, mse);
+}
+
 void cz_train_config_json(const cz_train_config *c, char *buf, size_t size)
 {
-    snprintf(buf, size,
+    int len = snprintf(buf, size,
              "{\"arch\": \"%s\", \"head\": \"%s\", \"width\": %d, \"epochs\": %d, \"batch\": %d, "
              "\"optim\": \"%s\", \"lr\": %.9g, \"momentum\": %.9g, \"nesterov\": %d, \"wd\": %.9g, "
              "\"schedule\": \"%s\", \"warmup\": %.9g, \"aug\": \"%s\", \"seed\": %llu, "
@@ -39,12 +53,16 @@ void cz_train_config_json(const cz_train_config *c, char *buf, size_t size)
              c->flip ? (c->crop ? "flip+crop" : "flip") : (c->crop ? "crop" : "none"),
              (unsigned long long)c->seed, c->split == CZ_SPLIT_OFFICIAL ? "official" : "seeded",
              (unsigned long long)c->split_seed, c->limit_train, c->limit_val);
+    if (len > 0 && (size_t)len < size) /* the recipe keys, where they differ from the defaults */
+        recipe_json(c, buf + len - 1, size - (size_t)len + 1);
 }
 
 /* Everything the loop needs, freed in one place. */
 typedef struct trainer {
     const cz_train_config *cfg;
     cz_model model;
+    cz_ema ema;        /* when cfg->ema > 0 */
+    cz_model ema_view; /* a model over the EMA's slabs, with nets of its own */
     cz_loader *loader;
     int epoch, batch_in_epoch;
     long step;
@@ -58,12 +76,28 @@ typedef struct trainer {
 static void trainer_free(trainer *t)
 {
     cz_loader_free(t->loader);
+    cz_ema_view_release(&t->ema_view);
+    cz_ema_free(&t->ema);
     cz_model_free(&t->model);
 }
 
 static void fmt_double(char *buf, size_t n, double x)
 {
     snprintf(buf, n, "%.17g", x);
+}
+
+/* The EMA slabs and its update count, for a bit-identical resume. */
+static cz_status save_ema(const cz_ema *e, cz_st_writer *w)
+{
+    char updates[32];
+    snprintf(updates, sizeof updates, "%ld", e->updates);
+    int64_t np = (int64_t)e->n_params, nb = (int64_t)e->n_buffers;
+    cz_status st = cz_st_writer_add_f32(w, "ema.params", 1, &np, e->params);
+    if (!st)
+        st = cz_st_writer_add_f32(w, "ema.buffers", 1, &nb, e->buffers);
+    if (!st)
+        st = cz_st_writer_set_metadata(w, "ema_updates", updates);
+    return st;
 }
 
 /* Write OUT/state.safetensors atomically: model, optimiser moments and where
@@ -91,6 +125,8 @@ static cz_status save_state(trainer *t)
         st = cz_st_writer_add_f32(w, "optim.m", 1, &n, t->model.opt.m);
     if (!st)
         st = cz_st_writer_add_f32(w, "optim.v", 1, &n, t->model.opt.v);
+    if (!st && t->cfg->ema > 0)
+        st = save_ema(&t->ema, w);
     if (!st)
         st = cz_st_writer_save(w, t->path_state);
     cz_st_writer_free(w);
@@ -107,6 +143,18 @@ static cz_status meta_long(const cz_st_file *f, const char *key, long *out)
     if (end == v || *end)
         return cz_fail(CZ_ERR_FORMAT, "%s: bad '%s' value '%s'", cz_st_path(f), key, v);
     return CZ_OK;
+}
+
+static cz_status load_ema(cz_ema *e, const cz_st_file *f)
+{
+    int64_t np = (int64_t)e->n_params, nb = (int64_t)e->n_buffers;
+    const cz_st_tensor *p, *b;
+    cz_status st;
+    if ((st = meta_long(f, "ema_updates", &e->updates)) ||
+        (st = cz_st_expect(f, "ema.params", CZ_ST_F32, 1, &np, &p)) ||
+        (st = cz_st_expect(f, "ema.buffers", CZ_ST_F32, 1, &nb, &b)) || (st = cz_st_copy_f32(p, e->params)))
+        return st;
+    return cz_st_copy_f32(b, e->buffers);
 }
 
 static cz_status load_state(trainer *t)
@@ -141,6 +189,8 @@ static cz_status load_state(trainer *t)
         (st = cz_st_expect(f, "optim.v", CZ_ST_F32, 1, &n, &v)) || (st = cz_st_copy_f32(m, t->model.opt.m)) ||
         (st = cz_st_copy_f32(v, t->model.opt.v)))
         goto done;
+    if (t->cfg->ema > 0 && (st = load_ema(&t->ema, f)))
+        goto done;
     t->epoch = (int)epoch;
     t->batch_in_epoch = (int)batch;
     t->step = step;
@@ -152,13 +202,19 @@ done:
     return st;
 }
 
+/* What is validated, saved and shipped: the EMA when there is one. */
+static cz_model *shipped_model(trainer *t)
+{
+    return t->cfg->ema > 0 ? &t->ema_view : &t->model;
+}
+
 static cz_status save_model(trainer *t, const char *path, double val, int epoch)
 {
     char metrics[256];
     snprintf(metrics, sizeof metrics, "{\"val_chroma_mse\": %.8f, \"epoch\": %d, \"decode\": \"mean\"}",
              val, epoch);
     const cz_kv meta[] = {{"config", t->config_json}, {"metrics", metrics}};
-    return cz_model_save(&t->model, t->step, path, meta, 2);
+    return cz_model_save(shipped_model(t), t->step, path, meta, 2);
 }
 
 static void fmt_eta(char *buf, size_t n, double s)
@@ -203,6 +259,9 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
     const int n_train = limit(split->n_train, cfg->limit_train);
     const int n_val = limit(split->n_val, cfg->limit_val);
     cz_status st;
+    const int recipe_loss = cfg->cls_loss.target != CZ_CLS_TARGET_ONEHOT || cfg->cls_loss.mse_weight > 0;
+    if (recipe_loss && cfg->head != CZ_HEAD_CLS)
+        return cz_fail(CZ_ERR_ARG, "soft targets and the hybrid MSE term need the cls head");
     if (n_train < cfg->batch)
         return cz_fail(CZ_ERR_ARG, "the training split has %d images, fewer than one batch of %d",
                        n_train, cfg->batch);
@@ -221,6 +280,12 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
         goto done;
     if (cfg->backend && (st = cz_model_set_backend(&t.model, cfg->backend)))
         goto done;
+    t.model.cls_loss = recipe_loss ? &cfg->cls_loss : NULL;
+    if (cfg->ema > 0) {
+        if ((st = cz_ema_init(&t.ema, cfg->ema, cfg->ema_bn, &t.model)))
+            goto done;
+        cz_ema_view_init(&t.ema_view, &t.ema, &t.model);
+    }
     if (cfg->resume) {
         if ((st = load_state(&t)))
             goto done;
@@ -264,6 +329,8 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
             }
             if ((st = cz_model_backward(&t.model)) || (st = cz_model_step(&t.model, lr)))
                 goto done;
+            if (cfg->ema > 0)
+                cz_ema_update(&t.ema, &t.model);
             t.step++;
             t.batch_in_epoch++;
             steps_here++;
@@ -298,7 +365,18 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
         /* Validation with mean decoding (SPEC §4). */
         cz_metrics vm;
         cz_decode dec = {CZ_DECODE_MEAN, CZ_DEFAULT_TEMPERATURE};
-        if ((st = cz_evaluate(&t.model, ds, split->val, n_val, cfg->eval_batch, dec, &vm)))
+        char raw[64] = ""; /* with an EMA, the raw weights' validation goes to the log too */
+        if (cfg->ema > 0) {
+            if ((st = cz_evaluate(&t.model, ds, split->val, n_val, cfg->eval_batch, dec, &vm)))
+                goto done;
+            snprintf(raw, sizeof raw, ", \"val_chroma_mse_raw\": %.8f", cz_metrics_mse(&vm));
+            uint64_t bn_seed = cfg->seed + 0x9E3779B97F4A7C15ull * (uint64_t)(t.epoch + 1);
+            if (cfg->ema_bn == CZ_EMA_BN_REESTIMATE &&
+                (st = cz_ema_reestimate_bn(&t.ema, &t.model, ds, split->train, n_train, cfg->batch,
+                                           CZ_EMA_REESTIMATE_BATCHES, bn_seed)))
+                goto done;
+        }
+        if ((st = cz_evaluate(shipped_model(&t), ds, split->val, n_val, cfg->eval_batch, dec, &vm)))
             goto done;
         double val = cz_metrics_mse(&vm);
         t.epoch++;
@@ -315,8 +393,8 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
         char line[512];
         snprintf(line, sizeof line,
                  "{\"epoch\": %d, \"step\": %ld, \"train_loss\": %.8f, \"val_chroma_mse\": %.8f, "
-                 "\"val_psnr_rgb\": %.4f, \"lr\": %.6g, \"train_seconds\": %.2f, \"img_per_s\": %.1f}\n",
-                 t.epoch, t.step, loss_n ? loss_sum / loss_n : NAN, val, cz_metrics_psnr(&vm),
+                 "\"val_psnr_rgb\": %.4f%s, \"lr\": %.6g, \"train_seconds\": %.2f, \"img_per_s\": %.1f}\n",
+                 t.epoch, t.step, loss_n ? loss_sum / loss_n : NAN, val, cz_metrics_psnr(&vm), raw,
                  cz_schedule_lr(cfg->schedule, cfg->optim.lr, t.step - 1, total, warm), train_s,
                  loss_n * (double)cfg->batch / train_s);
         /* Models first, state last: a crash in between resumes this epoch's

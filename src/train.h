@@ -7,6 +7,8 @@
 #include <stdio.h>
 
 #include "colorize/dataset.h"
+#include "ema.h"
+#include "loss_recipe.h"
 #include "model.h"
 #include "optim.h"
 
@@ -28,6 +30,11 @@ typedef struct cz_train_config {
     int limit_train, limit_val; /* use only the first N images of a part (0 = all) */
     int eval_batch;
     const char *backend; /* "dnnl" (NULL) or "ref"; not part of the configuration's identity */
+    /* Recipe (docs/recipe.md). Absent from the configuration JSON while at
+     * their defaults, so that earlier runs keep their resume key. */
+    double ema;         /* decay of the weight EMA (0 = off); the EMA is validated and saved */
+    cz_ema_bn ema_bn;   /* its BatchNorm statistics */
+    cz_cls_loss cls_loss; /* cls head: target and hybrid MSE weight */
     volatile sig_atomic_t *stop; /* set (e.g. by SIGINT) to checkpoint and stop */
 } cz_train_config;
 

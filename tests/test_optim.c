@@ -1,5 +1,7 @@
 /* Optimiser updates against values worked out by hand from torch.optim's
  * update rules, and the learning-rate schedules. */
+#include <string.h>
+
 #include "optim.h"
 #include "test.h"
 
@@ -42,6 +44,35 @@ int main(void)
     CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_COSINE, 0.1, 50, 100, 0), 0.05, 1e-12, 0);
     CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_COSINE, 0.1, 100, 100, 0), 0.0, 1e-12, 0);
     CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_COSINE, 0.1, 4, 100, 10), 0.05, 1e-12, 0);
+    /* Decay to zero over the budget: the last update (t = 99 of 100) uses
+     * 0.05 (1 + cos(0.99 pi)); exactly 0 at t = total and beyond. */
+    CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_COSINE, 0.1, 99, 100, 0), 2.467198171342e-05, 1e-15, 0);
+    CHECK(cz_schedule_lr(CZ_SCHED_COSINE, 0.1, 100, 100, 0) == 0.0);
+    CHECK(cz_schedule_lr(CZ_SCHED_COSINE, 0.1, 101, 100, 10) == 0.0);
+    /* with 10 warm-up steps: T = 90, t = 99 is x = 89/90 */
+    CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_COSINE, 0.1, 10, 100, 10), 0.1, 1e-15, 0);
+    CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_COSINE, 0.1, 99, 100, 10), 3.0458649045211895e-05, 1e-15, 0);
+    /* linear: lr (1 - x); warm-up as for cosine */
+    CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_LINEAR, 0.1, 0, 100, 0), 0.1, 1e-15, 0);
+    CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_LINEAR, 0.1, 25, 100, 0), 0.075, 1e-15, 0);
+    CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_LINEAR, 0.1, 50, 100, 0), 0.05, 1e-15, 0);
+    CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_LINEAR, 0.1, 99, 100, 0), 0.001, 1e-15, 0);
+    CHECK(cz_schedule_lr(CZ_SCHED_LINEAR, 0.1, 100, 100, 0) == 0.0);
+    CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_LINEAR, 0.1, 4, 100, 10), 0.05, 1e-15, 0);
+    CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_LINEAR, 0.1, 10, 100, 10), 0.1, 1e-15, 0);
+    CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_LINEAR, 0.1, 55, 100, 10), 0.05, 1e-15, 0);
+    CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_LINEAR, 0.1, 99, 100, 10), 0.1 / 90, 1e-15, 0);
+    CHECK(cz_schedule_lr(CZ_SCHED_LINEAR, 0.1, 100, 100, 10) == 0.0);
+    /* monotone non-increasing after the warm-up, never negative */
+    const cz_schedule decaying[] = {CZ_SCHED_COSINE, CZ_SCHED_LINEAR};
+    int mono = 1;
+    for (int i = 0; i < 2; i++)
+        for (long t = 10; t < 120; t++) {
+            double a = cz_schedule_lr(decaying[i], 0.1, t, 117, 10);
+            double b = cz_schedule_lr(decaying[i], 0.1, t + 1, 117, 10);
+            mono &= b <= a && b >= 0;
+        }
+    CHECK(mono);
     CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_ONECYCLE, 0.1, 0, 100, 0), 0.004, 1e-12, 0);
     CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_ONECYCLE, 0.1, 30, 100, 0), 0.1, 1e-12, 0);
     CHECK_CLOSE(cz_schedule_lr(CZ_SCHED_ONECYCLE, 0.1, 100, 100, 0), 1e-5, 1e-12, 0);
@@ -50,6 +81,8 @@ int main(void)
     CHECK(cz_optim_kind_parse("adamw", &k) == CZ_OK && k == CZ_OPTIM_ADAMW);
     CHECK(cz_optim_kind_parse("rmsprop", &k) != CZ_OK);
     CHECK(cz_schedule_parse("onecycle", &s) == CZ_OK && s == CZ_SCHED_ONECYCLE);
+    CHECK(cz_schedule_parse("linear", &s) == CZ_OK && s == CZ_SCHED_LINEAR);
+    CHECK(strcmp(cz_schedule_name(CZ_SCHED_LINEAR), "linear") == 0);
     CHECK(cz_schedule_parse("step", &s) != CZ_OK);
     TEST_END();
 }

@@ -104,6 +104,63 @@ int main(void)
     CHECK(cz_train(&cfg, &ds, &split, NULL, &res) == CZ_OK && res.epochs_done == 2);
     snprintf(p2, sizeof p2, "%s/last.safetensors", c);
     CHECK(same_weights(p1, p2));
+
+    /* The recipe (--ema, --target hlgauss, --loss-mse; both EMA BatchNorm
+     * rules): straight == interrupted after a step + resumed, bit for bit,
+     * and the files hold the EMA, not the raw weights. */
+    for (int bn = 0; bn < 2; bn++) {
+        char r1[600], r2[600], q1[700], q2[700];
+        snprintf(r1, sizeof r1, "%s/recipe%d_straight", dir, bn);
+        snprintf(r2, sizeof r2, "%s/recipe%d_resumed", dir, bn);
+        cz_train_config rc;
+        config(&rc, r1, 1);
+        rc.head = CZ_HEAD_CLS;
+        rc.schedule = CZ_SCHED_LINEAR;
+        rc.ema = 0.9;
+        rc.ema_bn = bn ? CZ_EMA_BN_REESTIMATE : CZ_EMA_BN_AVERAGE;
+        rc.cls_loss = (cz_cls_loss){CZ_CLS_TARGET_HLGAUSS, 0.75, 10};
+        CHECK(cz_train(&rc, &ds, &split, NULL, &res) == CZ_OK && res.epochs_done == 1);
+        cz_train_config rfirst = rc;
+        rfirst.out_dir = r2;
+        rfirst.stop = &stop_flag;
+        stop_flag = 1;
+        CHECK(cz_train(&rfirst, &ds, &split, NULL, &res) == CZ_OK && res.interrupted);
+        stop_flag = 0;
+        rc.out_dir = r2;
+        rc.resume = 1;
+        CHECK(cz_train(&rc, &ds, &split, NULL, &res) == CZ_OK && res.epochs_done == 1);
+        snprintf(q1, sizeof q1, "%s/last.safetensors", r1);
+        snprintf(q2, sizeof q2, "%s/last.safetensors", r2);
+        CHECK(same_weights(q1, q2));
+        /* the saved model is the state's EMA slab, and its config names the recipe */
+        cz_st_file *sf, *mf;
+        snprintf(q2, sizeof q2, "%s/state.safetensors", r1);
+        CHECK(cz_st_open(&sf, q2) == CZ_OK && cz_st_open(&mf, q1) == CZ_OK);
+        cz_model lm;
+        CHECK(cz_model_load(q1, &lm) == CZ_OK);
+        const cz_st_tensor *ep = cz_st_find(sf, "ema.params");
+        float *emap = ep ? malloc(ep->numel * sizeof(float)) : NULL;
+        CHECK(emap && ep->numel == lm.graph.param_floats && cz_st_copy_f32(ep, emap) == CZ_OK &&
+              memcmp(emap, lm.params, ep->numel * sizeof(float)) == 0);
+        CHECK(strcmp(cz_st_metadata(sf, "ema_updates"), cz_st_metadata(sf, "step")) == 0);
+        const char *mc = cz_st_metadata(mf, "config");
+        CHECK(mc && strstr(mc, "\"ema\": 0.9") && strstr(mc, "\"target\": \"hlgauss:0.75\"") &&
+              strstr(mc, "\"loss_mse\": 10") && strstr(mc, "\"schedule\": \"linear\""));
+        free(emap);
+        cz_model_free(&lm);
+        cz_st_close(sf);
+        cz_st_close(mf);
+    }
+    /* Soft targets need the cls head. */
+    cz_train_config bad;
+    config(&bad, c, 1);
+    bad.cls_loss.mse_weight = 1;
+    CHECK(cz_train(&bad, &ds, &split, NULL, &res) == CZ_ERR_ARG);
+    /* Default recipe keys stay out of the configuration (old resume keys hold). */
+    char json[1024];
+    config(&bad, c, 1);
+    cz_train_config_json(&bad, json, sizeof json);
+    CHECK(strstr(json, "ema") == NULL && strstr(json, "target") == NULL && json[strlen(json) - 1] == '}');
     snprintf(c, sizeof c, "%s/other", dir);
 
     /* Resume refused with another configuration, and with nothing to resume. */

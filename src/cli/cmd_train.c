@@ -18,13 +18,13 @@ static void on_sigint(int sig)
 /* Everything `colorize train` takes on its command line. */
 typedef struct train_args {
     cz_train_config cfg;
-    const char *arch, *head, *optim, *sched, *aug, *split_name, *data, *backend;
+    const char *arch, *head, *optim, *sched, *aug, *split_name, *data, *backend, *target, *ema_bn;
     double lr, wd, momentum, warmup;
     int seed, split_seed, threads, nesterov, resume;
 } train_args;
 
 /* The option table, bound to a's fields (defaults are a's values). */
-#define TRAIN_N_OPTS 24
+#define TRAIN_N_OPTS 28
 static void train_opts(train_args *a, cli_opt *o)
 {
     cz_train_config *c = &a->cfg;
@@ -39,7 +39,7 @@ static void train_opts(train_args *a, cli_opt *o)
         {"momentum", CLI_OPT_FLOAT, &a->momentum, "SGD momentum", 0, 0.9999},
         {"nesterov", CLI_OPT_FLAG, &a->nesterov, "SGD with Nesterov momentum", 0, 0},
         {"wd", CLI_OPT_FLOAT, &a->wd, "weight decay (L2; decoupled for adamw)", 0, 1},
-        {"schedule", CLI_OPT_STR, &a->sched, "const, cosine or onecycle", 0, 0},
+        {"schedule", CLI_OPT_STR, &a->sched, "const, cosine, linear (both decay to 0 at the end) or onecycle", 0, 0},
         {"warmup", CLI_OPT_FLOAT, &a->warmup, "epochs of linear warm-up", 0, 1000},
         {"aug", CLI_OPT_STR, &a->aug, "none, flip or flip+crop", 0, 0},
         {"seed", CLI_OPT_INT, &a->seed, "seed of initialisation, order and augmentation", 0, 2147483647},
@@ -52,6 +52,14 @@ static void train_opts(train_args *a, cli_opt *o)
         {"resume", CLI_OPT_FLAG, &a->resume, "continue from OUT/state.safetensors", 0, 0},
         {"limit-train", CLI_OPT_INT, &c->limit_train, "use only N training images (0 = all)", 0, 1e9},
         {"limit-val", CLI_OPT_INT, &c->limit_val, "use only N validation images (0 = all)", 0, 1e9},
+        {"ema", CLI_OPT_FLOAT, &c->ema,
+         "decay of a weight EMA, e.g. 0.999 (0 = off); the EMA is validated and saved", 0, 0.999999},
+        {"ema-bn", CLI_OPT_STR, &a->ema_bn,
+         "EMA's BatchNorm statistics: average (like the weights) or reestimate (20 batches)", 0, 0},
+        {"target", CLI_OPT_STR, &a->target,
+         "cls target: onehot or hlgauss[:SIGMA] (Gaussian SIGMA bins wide; 0.75 if omitted)", 0, 0},
+        {"loss-mse", CLI_OPT_FLOAT, &c->cls_loss.mse_weight,
+         "cls: loss = CE + X x squared error of the mean-decoded U,V (0 = CE only)", 0, 1e6},
         {NULL, 0, NULL, NULL, 0, 0}};
     memcpy(o, t, sizeof t);
 }
@@ -71,6 +79,8 @@ static void train_args_defaults(train_args *a)
     a->momentum = 0.9;
     a->threads = 2;
     a->backend = "dnnl";
+    a->target = "onehot";
+    a->ema_bn = "average";
 }
 
 int train_option_type(const char *name)
@@ -104,7 +114,8 @@ static int train_args_parse(int argc, char **argv, train_args *a)
     cz_train_config *c = &a->cfg;
     if (cz_arch_parse(a->arch, &c->arch) || cz_head_parse(a->head, &c->head) ||
         cz_optim_kind_parse(a->optim, &c->optim.kind) || cz_schedule_parse(a->sched, &c->schedule) ||
-        cz_split_parse(a->split_name, &c->split)) {
+        cz_split_parse(a->split_name, &c->split) || cz_cls_target_parse(a->target, &c->cls_loss) ||
+        cz_ema_bn_parse(a->ema_bn, &c->ema_bn)) {
         cli_error("train", "%s", cz_last_error());
         return CLI_EXIT_USAGE;
     }
@@ -177,14 +188,27 @@ int cmd_train(int argc, char **argv)
     }
     char json[1024];
     cz_train_config_json(&cfg, json, sizeof json);
+    char loss[160], ema[80];
+    if (cfg.head == CZ_HEAD_REG)
+        snprintf(loss, sizeof loss, "MSE of U, V");
+    else if (cfg.cls_loss.mse_weight > 0)
+        snprintf(loss, sizeof loss, "cross-entropy (%s target) + %g x MSE of the mean-decoded U, V", a.target,
+                 cfg.cls_loss.mse_weight);
+    else
+        snprintf(loss, sizeof loss, "cross-entropy (%s target)", a.target);
+    if (cfg.ema > 0)
+        snprintf(ema, sizeof ema, "%g, BatchNorm statistics %s", cfg.ema, a.ema_bn);
+    else
+        snprintf(ema, sizeof ema, "off");
     fprintf(stderr,
             "colorize train\n  network   %s/%s width %d: %zu parameters, %.1f MFLOP/image forward\n"
             "  data      %s: %d images %dx%d; train %d, val %d, test %d (%s split)\n"
             "  recipe    %s lr %g wd %g, %s schedule, batch %d, %d epochs, aug %s, seed %d\n"
+            "  loss      %s\n  EMA       %s\n"
             "  threads   %d\n  output    %s%s\n",
             arch, head, cfg.width, cz_graph_param_count(&probe.graph), cz_graph_flops(&probe.graph) / 1e6,
             data, ds.count, ds.side, ds.side, split.n_train, split.n_val, split.n_test, split_name, optim,
-            lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, cz_threads(), cfg.out_dir,
+            lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, loss, ema, cz_threads(), cfg.out_dir,
             resume ? " (resuming)" : "");
     cz_model_free(&probe);
 
