@@ -10,7 +10,7 @@
 
 const char *const cz_prof_names[CZ_PROF_COUNT] = {
     "conv forward", "conv backward-data", "conv backward-weights", "batchnorm",
-    "maxpool", "reorders", "add/relu/accumulate",
+    "maxpool", "reorders", "add/relu/accumulate", "context (pool/fc/gate)",
 };
 
 struct cz_net {
@@ -111,4 +111,14 @@ double cz_net_kink_margin(const cz_net *net)
 const char *cz_net_backend_name(const cz_net *net)
 {
     return net->be->name;
+}
+
+const float *cz_net_aux_output(const cz_net *net)
+{
+    return net->be->aux_output ? net->be->aux_output(net->impl) : NULL;
+}
+
+float *cz_net_aux_grad(cz_net *net)
+{
+    return net->be->aux_grad ? net->be->aux_grad(net->impl) : NULL;
 }

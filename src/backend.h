@@ -25,6 +25,7 @@ typedef enum cz_prof_kind {
     CZ_PROF_POOL,
     CZ_PROF_REORDER,
     CZ_PROF_ELTWISE,
+    CZ_PROF_CONTEXT, /* global pool, fully connected, broadcast, SE gate */
     CZ_PROF_COUNT
 } cz_prof_kind;
 extern const char *const cz_prof_names[CZ_PROF_COUNT];
@@ -69,6 +70,12 @@ typedef struct cz_backend_i {
      * values (windows whose top is 0 excluded). Closer than float rounding,
      * two correct backends may route a gradient differently. */
     double (*kink_margin)(const void *impl);
+    /* Graphs with an auxiliary output (cz_graph.aux >= 0; NULL otherwise):
+     * its batch x C values after the last forward, and the batch x C buffer
+     * the next backward reads d loss / d aux from (training nets; the
+     * caller fills it after each forward, zeros when there is no aux loss). */
+    const float *(*aux_output)(const void *impl);
+    float *(*aux_grad)(void *impl);
     void (*free)(void *impl);
 } cz_backend_i;
 
@@ -90,5 +97,9 @@ const double *cz_net_profile_times(const cz_net *net);
 void cz_net_describe(const cz_net *net, FILE *fp);
 const char *cz_net_backend_name(const cz_net *net);
 double cz_net_kink_margin(const cz_net *net); /* -1 where the backend does not tell */
+/* cz_backend_i.aux_output / aux_grad; NULL for graphs without aux (and
+ * aux_grad NULL for inference nets). */
+const float *cz_net_aux_output(const cz_net *net);
+float *cz_net_aux_grad(cz_net *net);
 
 #endif

@@ -305,9 +305,10 @@ static cz_status build(dn_net *net)
     net->bn_var = cz_alloc((size_t)g->n_ops, sizeof(float *), "bn stats");
     if (!net->t || !net->bn_mean || !net->bn_var)
         return CZ_ERR_NOMEM;
-    /* Every tensor but the input gets a gradient buffer. */
+    /* Every tensor but the input gets a gradient buffer; the aux output's
+     * is the caller's (net->daux, below). */
     for (int i = 0; i < g->n_tensors; i++) {
-        net->t[i].needs_diff = i != g->input;
+        net->t[i].needs_diff = i != g->input && i != g->aux;
         net->t[i].last_consumer = -1;
     }
     for (int i = 0; i < g->n_ops; i++)
@@ -333,6 +334,10 @@ static cz_status build(dn_net *net)
         case CZ_OP_BN: st = dn_build_bn(net, i); break;
         case CZ_OP_POOL: st = dn_build_pool(net, i); break;
         case CZ_OP_ADD: st = dn_build_add(net, i); break;
+        case CZ_OP_GAP:
+        case CZ_OP_FC:
+        case CZ_OP_BROADCAST:
+        case CZ_OP_GATE: st = dn_build_context(net, i); break;
         }
         if (st)
             return st;
@@ -352,6 +357,13 @@ static cz_status build(dn_net *net)
     }
     if (net->training)
         TRY(plan_gradients(net));
+    if (net->training && g->aux >= 0) {
+        const size_t bytes = (size_t)net->batch * g->tensors[g->aux].c * sizeof(float);
+        if (!(net->daux = dn_make_block(net, bytes, "aux gradient")))
+            return CZ_ERR_NOMEM;
+        memset(net->daux, 0, bytes);
+        net->t[g->aux].diff = net->daux;
+    }
     net->scratch = dn_make_block(net, net->scratch_bytes, "gradient scratch");
     if (!net->scratch)
         return CZ_ERR_NOMEM;
@@ -508,6 +520,17 @@ static void dn_describe(const void *impl, FILE *fp)
     describe_list(net, &net->bwd, "bwd", fp);
 }
 
+static const float *dn_aux_output(const void *impl)
+{
+    const dn_net *net = impl;
+    return net->g->aux >= 0 ? net->t[net->g->aux].data : NULL;
+}
+
+static float *dn_aux_grad(void *impl)
+{
+    return ((dn_net *)impl)->daux;
+}
+
 const cz_backend_i cz_backend_dnnl = {
     .name = "dnnl",
     .create = dn_create,
@@ -517,5 +540,7 @@ const cz_backend_i cz_backend_dnnl = {
     .memory = dn_memory,
     .profile = dn_profile,
     .profile_times = dn_profile_times,
+    .aux_output = dn_aux_output,
+    .aux_grad = dn_aux_grad,
     .free = dn_free,
 };

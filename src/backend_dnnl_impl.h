@@ -46,6 +46,15 @@ typedef struct add_operands {
     int skip_a, skip_b;
 } add_operands;
 
+/* Where element (n, c, y, x) of a [N, C, H, W] activation lies in a oneDNN
+ * layout that is plain or blocks only the channels (nchw, nhwc, nChw8c):
+ * offset0 + n*n_stride + (c / block)*c_stride + c % block + y*h_stride + x*w_stride. */
+typedef struct map_layout {
+    ptrdiff_t offset0, n_stride, c_stride, h_stride, w_stride;
+    int block;
+    int padded; /* channels padded up to a multiple of block: zero the padding */
+} map_layout;
+
 /* One unit of work: a primitive with its arguments, or a C function. */
 struct step {
     dnnl_primitive_t prim;
@@ -54,6 +63,7 @@ struct step {
     step_fn fn;
     int accumulate_into; /* fn_accumulate: the tensor whose gradient receives the scratch */
     add_operands add;    /* fn_add_fwd, fn_add_bwd */
+    map_layout map;      /* global-context loops: the layout of their [C, H, W] operand */
     int op;              /* graph op index, -1 for the input/output edges */
     cz_prof_kind prof;
     double seconds;      /* summed while profiling */
@@ -103,6 +113,7 @@ struct dn_net {
     dnnl_memory_t out_user, dout_user; /* the caller's NCHW output and its gradient */
     /* BatchNorm batch statistics per op (mean, var), for running updates */
     float **bn_mean, **bn_var;
+    float *daux; /* training: d loss / d aux output, filled by the caller */
     int profiling;
     double prof[CZ_PROF_COUNT];
 };
@@ -134,5 +145,6 @@ cz_status dn_build_conv(dn_net *net, int op_id); /* backend_dnnl_conv.c, CONV an
 cz_status dn_build_bn(dn_net *net, int op_id);   /* backend_dnnl_layers.c */
 cz_status dn_build_pool(dn_net *net, int op_id);
 cz_status dn_build_add(dn_net *net, int op_id);
+cz_status dn_build_context(dn_net *net, int op_id); /* backend_dnnl_context.c: GAP, FC, BROADCAST, GATE */
 
 #endif

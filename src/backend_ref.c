@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "ref_context.h"
 #include "ref_ops.h"
 #include "util.h"
 
@@ -21,6 +22,7 @@ typedef struct ref_net {
     float **mean, **var;    /* per BN op: batch statistics */
     int32_t **argmax;       /* per pool op: the winners */
     float *cat, *dcat, *tmp; /* a concatenated input, its gradient, a pre-ReLU gradient */
+    float *daux;             /* training: d loss / d aux output, filled by the caller */
     size_t bytes;
     double margin; /* of the last forward (cz_backend_i.kink_margin) */
     double prof[CZ_PROF_COUNT]; /* not measured: the ref backend is not timed */
@@ -62,6 +64,7 @@ static void ref_free(void *impl)
     free(r->cat);
     free(r->dcat);
     free(r->tmp);
+    free(r->daux);
     free(r);
 }
 
@@ -112,6 +115,10 @@ static cz_status ref_create(const cz_net_config *cfg, void **out)
         !(r->dcat = ref_block(r, cat, sizeof(float), "concatenation gradient")) ||
         !(r->tmp = ref_block(r, largest, sizeof(float), "gradient scratch")))
         goto nomem;
+    if (r->training && g->aux >= 0 && !(r->daux = ref_block(r, numel(r, g->aux), sizeof(float), "aux gradient")))
+        goto nomem;
+    if (r->daux)
+        memset(r->daux, 0, numel(r, g->aux) * sizeof(float));
     *out = r;
     return CZ_OK;
 nomem:
@@ -222,8 +229,23 @@ static cz_status ref_forward(void *impl, const float *input, float *output)
         case CZ_OP_ADD:
             ref_add_forward(y, in, r->x[op->in[1]], numel(r, op->out));
             break;
+        case CZ_OP_GAP: {
+            const cz_tensor_info *s = &g->tensors[op->in[0]];
+            ref_global_avgpool_forward(y, in, r->batch, s->c, s->h, s->w);
+            break;
         }
-        if (op->relu && (op->kind == CZ_OP_BN || op->kind == CZ_OP_ADD)) {
+        case CZ_OP_FC:
+            ref_linear_forward(y, in, param(r, r->params, op->weight), param(r, r->params, op->bias), r->batch,
+                               g->tensors[op->in[0]].c, t->c);
+            break;
+        case CZ_OP_BROADCAST: /* cat of no channels with the broadcast vector */
+            ref_concat_broadcast_forward(y, in, in, r->batch, 0, t->c, t->h, t->w);
+            break;
+        case CZ_OP_GATE:
+            ref_channel_gate_forward(y, in, r->x[op->in[1]], r->batch, t->c, t->h, t->w);
+            break;
+        }
+        if (cz_op_has_relu(op)) {
             r->margin = fmin(r->margin, min_abs(y, numel(r, op->out)));
             ref_relu_forward(y, y, numel(r, op->out));
         }
@@ -243,13 +265,15 @@ static cz_status ref_backward(void *impl, const float *d_output)
         if (r->dx[i])
             memset(r->dx[i], 0, numel(r, i) * sizeof(float));
     memcpy(r->dx[g->output], d_output, numel(r, g->output) * sizeof(float));
+    if (g->aux >= 0)
+        memcpy(r->dx[g->aux], r->daux, numel(r, g->aux) * sizeof(float));
     for (int i = g->n_ops - 1; i >= 0; i--) {
         const cz_op *op = &g->ops[i];
         const cz_tensor_info *t = &g->tensors[op->out];
         const size_t n = numel(r, op->out);
         const float *dy = r->dx[op->out];
         float *din = r->dx[op->in[0]]; /* NULL for the graph input */
-        if (op->relu && (op->kind == CZ_OP_BN || op->kind == CZ_OP_ADD)) {
+        if (cz_op_has_relu(op)) {
             memset(r->tmp, 0, n * sizeof(float));
             ref_relu_backward(r->tmp, dy, r->x[op->out], n);
             dy = r->tmp;
@@ -291,6 +315,25 @@ static cz_status ref_backward(void *impl, const float *d_output)
         case CZ_OP_ADD:
             ref_add_backward(din, r->dx[op->in[1]], dy, n);
             break;
+        case CZ_OP_GAP: {
+            const cz_tensor_info *s = &g->tensors[op->in[0]];
+            if (din)
+                ref_global_avgpool_backward(din, dy, r->batch, s->c, s->h, s->w);
+            break;
+        }
+        case CZ_OP_FC:
+            ref_linear_backward(din, param(r, r->grads, op->weight), param(r, r->grads, op->bias), dy,
+                                r->x[op->in[0]], param(r, r->params, op->weight), r->batch,
+                                g->tensors[op->in[0]].c, t->c);
+            break;
+        case CZ_OP_BROADCAST:
+            if (din)
+                ref_concat_broadcast_backward(NULL, din, dy, r->batch, 0, t->c, t->h, t->w);
+            break;
+        case CZ_OP_GATE:
+            ref_channel_gate_backward(din, r->dx[op->in[1]], dy, r->x[op->in[0]], r->x[op->in[1]], r->batch, t->c,
+                                      t->h, t->w);
+            break;
         }
     }
     return CZ_OK;
@@ -300,7 +343,8 @@ static void ref_describe(const void *impl, FILE *fp)
 {
     static const cz_prof_kind kind[] = {
         [CZ_OP_CONV] = CZ_PROF_CONV_FWD, [CZ_OP_DECONV] = CZ_PROF_CONV_FWD, [CZ_OP_BN] = CZ_PROF_BN,
-        [CZ_OP_POOL] = CZ_PROF_POOL, [CZ_OP_ADD] = CZ_PROF_ELTWISE};
+        [CZ_OP_POOL] = CZ_PROF_POOL, [CZ_OP_ADD] = CZ_PROF_ELTWISE, [CZ_OP_GAP] = CZ_PROF_CONTEXT,
+        [CZ_OP_FC] = CZ_PROF_CONTEXT, [CZ_OP_BROADCAST] = CZ_PROF_CONTEXT, [CZ_OP_GATE] = CZ_PROF_CONTEXT};
     const ref_net *r = impl;
     for (int pass = 0; pass < 1 + r->training; pass++)
         for (int k = 0; k < r->g->n_ops; k++) {
@@ -331,6 +375,17 @@ static double ref_kink_margin(const void *impl)
     return ((const ref_net *)impl)->margin;
 }
 
+static const float *ref_aux_output(const void *impl)
+{
+    const ref_net *r = impl;
+    return r->g->aux >= 0 ? r->x[r->g->aux] : NULL;
+}
+
+static float *ref_aux_grad(void *impl)
+{
+    return ((ref_net *)impl)->daux;
+}
+
 const cz_backend_i cz_backend_ref = {
     .name = "ref",
     .create = ref_create,
@@ -341,5 +396,7 @@ const cz_backend_i cz_backend_ref = {
     .profile = ref_profile,
     .profile_times = ref_profile_times,
     .kink_margin = ref_kink_margin,
+    .aux_output = ref_aux_output,
+    .aux_grad = ref_aux_grad,
     .free = ref_free,
 };

@@ -8,7 +8,7 @@
 void cz_graph_init(cz_graph *g)
 {
     memset(g, 0, sizeof *g);
-    g->input = g->output = -1;
+    g->input = g->output = g->aux = -1;
 }
 
 void cz_graph_free(cz_graph *g)
@@ -216,6 +216,80 @@ int cz_graph_add(cz_graph *g, const char *name, int a, int b, int relu)
     return op->out;
 }
 
+int cz_graph_gap(cz_graph *g, const char *name, int in)
+{
+    if (!valid(g, in))
+        return bad(g, name, "invalid input");
+    const cz_tensor_info t = g->tensors[in];
+    cz_op *op = new_op(g, CZ_OP_GAP, name);
+    if (!op)
+        return -1;
+    op->in[0] = in;
+    op->n_in = 1;
+    op->out = new_tensor(g, t.c, 1, 1);
+    return op->out;
+}
+
+int cz_graph_fc(cz_graph *g, const char *name, int in, int out, int relu)
+{
+    if (!valid(g, in))
+        return bad(g, name, "invalid input");
+    const cz_tensor_info t = g->tensors[in];
+    if (t.h != 1 || t.w != 1)
+        return bad(g, name, "a fully connected layer takes a pooled [C, 1, 1] vector");
+    if (out <= 0)
+        return bad(g, name, "no outputs");
+    cz_op *op = new_op(g, CZ_OP_FC, name);
+    if (!op)
+        return -1;
+    op->in[0] = in;
+    op->n_in = 1;
+    op->relu = relu;
+    int ws[2] = {out, t.c}; /* nn.Linear: [out, in] */
+    op->weight = add_param(g, name, ".weight", 2, ws);
+    op->bias = add_param(g, name, ".bias", 1, &out);
+    op->out = new_tensor(g, out, 1, 1);
+    return op->out;
+}
+
+int cz_graph_broadcast(cz_graph *g, const char *name, int in, int h, int w)
+{
+    if (!valid(g, in))
+        return bad(g, name, "invalid input");
+    const cz_tensor_info t = g->tensors[in];
+    if (t.h != 1 || t.w != 1 || h <= 0 || w <= 0)
+        return bad(g, name, "broadcasts a [C, 1, 1] vector to a positive size");
+    cz_op *op = new_op(g, CZ_OP_BROADCAST, name);
+    if (!op)
+        return -1;
+    op->in[0] = in;
+    op->n_in = 1;
+    op->out = new_tensor(g, t.c, h, w);
+    return op->out;
+}
+
+int cz_graph_gate(cz_graph *g, const char *name, int x, int s)
+{
+    if (!valid(g, x) || !valid(g, s))
+        return bad(g, name, "invalid input");
+    const cz_tensor_info tx = g->tensors[x], ts = g->tensors[s];
+    if (ts.c != tx.c || ts.h != 1 || ts.w != 1)
+        return bad(g, name, "the gate needs one [C, 1, 1] logit per channel");
+    cz_op *op = new_op(g, CZ_OP_GATE, name);
+    if (!op)
+        return -1;
+    op->in[0] = x;
+    op->in[1] = s;
+    op->n_in = 2;
+    op->out = new_tensor(g, tx.c, tx.h, tx.w);
+    return op->out;
+}
+
+int cz_op_has_relu(const cz_op *op)
+{
+    return op->relu && (op->kind == CZ_OP_BN || op->kind == CZ_OP_ADD || op->kind == CZ_OP_FC);
+}
+
 int cz_graph_cbr(cz_graph *g, const char *name, const int *in, int n_in, int cout)
 {
     char a[CZ_NAME_MAX], b[CZ_NAME_MAX];
@@ -237,6 +311,8 @@ double cz_graph_flops(const cz_graph *g)
         } else if (op->kind == CZ_OP_DECONV) {
             const cz_tensor_info *t = &g->tensors[op->in[0]];
             total += 2.0 * t->c * t->h * t->w * (double)w->shape[1] * w->shape[2] * w->shape[3];
+        } else if (op->kind == CZ_OP_FC) {
+            total += 2.0 * w->shape[0] * w->shape[1];
         }
     }
     return total;

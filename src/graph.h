@@ -20,7 +20,13 @@ typedef enum cz_op_kind {
     CZ_OP_DECONV,  /* transposed convolution */
     CZ_OP_BN,      /* BatchNorm2d, optionally followed by ReLU (fused) */
     CZ_OP_POOL,    /* MaxPool2d(2) */
-    CZ_OP_ADD      /* residual addition, optionally followed by ReLU */
+    CZ_OP_ADD,     /* residual addition, optionally followed by ReLU */
+    /* Global context (issue 11; docs/context.md). A pooled vector is a
+     * [C, 1, 1] tensor. */
+    CZ_OP_GAP,       /* global average pool [C, H, W] -> [C, 1, 1] (x.mean((2, 3))) */
+    CZ_OP_FC,        /* nn.Linear [C, 1, 1] -> [D, 1, 1] with bias, optionally ReLU */
+    CZ_OP_BROADCAST, /* [K, 1, 1] repeated at every position of an H x W map */
+    CZ_OP_GATE       /* in[0] [C, H, W] x sigmoid(in[1] [C, 1, 1]) per channel (SE) */
 } cz_op_kind;
 
 typedef struct cz_param_info {
@@ -41,10 +47,10 @@ typedef struct cz_op {
     int in[CZ_OP_MAX_IN]; /* tensor ids */
     int n_in;
     int out;              /* tensor id */
-    /* CONV / DECONV */
+    /* CONV / DECONV (and FC: weight [out, in], bias [out]) */
     int kernel, stride, pad;
     int weight, bias;     /* param ids, bias -1 when absent */
-    /* BN: gamma/beta are params, mean/var are buffers; relu also for ADD */
+    /* BN: gamma/beta are params, mean/var are buffers; relu also for ADD and FC */
     int gamma, beta, mean, var;
     int relu;
 } cz_op;
@@ -61,6 +67,8 @@ typedef struct cz_graph {
     int n_buffers, cap_buffers;
     size_t buffer_floats;
     int input, output;
+    int aux;    /* a second output trained by an auxiliary loss (the GC class
+                   logits, [10, 1, 1]), or -1 */
     int failed; /* a builder call failed; the reason is in cz_last_error() */
 } cz_graph;
 
@@ -76,13 +84,21 @@ int cz_graph_deconv(cz_graph *g, const char *name, int in, int cout, int kernel,
 int cz_graph_bn(cz_graph *g, const char *name, int in, int relu);
 int cz_graph_pool(cz_graph *g, const char *name, int in);
 int cz_graph_add(cz_graph *g, const char *name, int a, int b, int relu);
+/* Global context ops (see cz_op_kind). FC registers NAME.weight [out, in]
+ * and NAME.bias [out] (nn.Linear's state_dict); its input must be 1 x 1. */
+int cz_graph_gap(cz_graph *g, const char *name, int in);
+int cz_graph_fc(cz_graph *g, const char *name, int in, int out, int relu);
+int cz_graph_broadcast(cz_graph *g, const char *name, int in, int h, int w);
+int cz_graph_gate(cz_graph *g, const char *name, int x, int s);
+/* Whether op ends with a fused ReLU (BN, ADD, FC with relu set). */
+int cz_op_has_relu(const cz_op *op);
 
 /* CBR = conv3x3 (no bias) as NAME.0 + BN(+ReLU) as NAME.1 (PyTorch Sequential
  * naming); over the concatenation of n_in inputs. */
 int cz_graph_cbr(cz_graph *g, const char *name, const int *in, int n_in, int cout);
 
-/* Forward FLOPs per image of conv and transposed-conv layers (2 x MACs), as
- * models.py counts them. */
+/* Forward FLOPs per image of conv, transposed-conv and fully connected
+ * layers (2 x MACs), as models.py and tools/context_modules.py count them. */
 double cz_graph_flops(const cz_graph *g);
 size_t cz_graph_param_count(const cz_graph *g);
 int cz_graph_find_param(const cz_graph *g, const char *name);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "heads.h"
+#include "ref_context.h"
 
 const char *cz_head_name(cz_head h)
 {
@@ -91,6 +92,20 @@ double cz_head_loss(cz_head h, const cz_cls_loss *recipe, const float *out, cons
     if (recipe)
         return cz_loss_cls_recipe(out, b->bins, b->uv, b->n, hw, recipe, grad, NULL);
     return loss_cls(out, b->bins, b->n, hw, grad);
+}
+
+/* n x k with k = 10: the reference operators are as fast as anything here. */
+double cz_aux_class_loss(const float *logits, const uint8_t *labels, int n, int k, double weight,
+                         float *grad)
+{
+    memset(grad, 0, (size_t)n * k * sizeof(float));
+    int labelled = labels != NULL && weight > 0;
+    for (int i = 0; labelled && i < n; i++)
+        labelled = labels[i] < k;
+    if (!labelled)
+        return NAN;
+    ref_class_loss_backward(grad, logits, labels, n, k, (float)weight);
+    return ref_class_loss_forward(logits, labels, n, k);
 }
 
 void cz_head_decode(cz_head h, const float *out, int n, int hw, cz_decode d, float *uv)

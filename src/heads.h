@@ -24,6 +24,15 @@ int cz_head_channels(cz_head h);
 double cz_head_loss(cz_head h, const cz_cls_loss *recipe, const float *out, const cz_batch *b,
                     float *grad);
 
+/* The auxiliary class loss of the global-context branch (issue 11;
+ * docs/context.md): the mean over the n images of CE(softmax(logits),
+ * label) (nn.CrossEntropyLoss), k classes. grad (n x k) is overwritten with
+ * weight x dCE/dlogits. Returns the unweighted CE; NAN with grad zeroed
+ * when weight is 0 or some image has no label (a label >= k: datasets
+ * without labels train without the loss). */
+double cz_aux_class_loss(const float *logits, const uint8_t *labels, int n, int k, double weight,
+                         float *grad);
+
 /* Network outputs (n x C x hw) as chroma (n x 2 x hw): reg copies, cls
  * applies the decoding rule. */
 void cz_head_decode(cz_head h, const float *out, int n, int hw, cz_decode d, float *uv);

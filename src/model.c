@@ -45,11 +45,12 @@ cz_status cz_model_init(cz_model *m, cz_arch arch, cz_head head, int width, int 
     const cz_graph *g = &m->graph;
     for (int i = 0; i < g->n_ops; i++) {
         const cz_op *op = &g->ops[i];
-        if (op->kind == CZ_OP_CONV || op->kind == CZ_OP_DECONV) {
+        if (op->kind == CZ_OP_CONV || op->kind == CZ_OP_DECONV || op->kind == CZ_OP_FC) {
             const cz_param_info *w = &g->params[op->weight];
-            /* PyTorch's fan_in is size(1) * kh * kw for both layer kinds
-             * (for ConvTranspose2d that is the output channel count). */
-            double fan_in = (double)w->shape[1] * w->shape[2] * w->shape[3];
+            /* PyTorch's fan_in is size(1) * kh * kw for both conv kinds
+             * (for ConvTranspose2d that is the output channel count), and
+             * in_features for nn.Linear: the same bounds. */
+            double fan_in = (double)w->shape[1] * (w->ndim == 4 ? (double)w->shape[2] * w->shape[3] : 1.0);
             float bound = (float)(1.0 / sqrt(fan_in));
             fill_uniform(m->params + w->offset, w->count, bound, &rng);
             if (op->bias >= 0)

@@ -40,6 +40,8 @@ typedef struct cz_model {
     float *buffers; /* graph.buffer_floats: BatchNorm running statistics */
     cz_optim opt;   /* moments in the params layout, after cz_model_optim_init */
     const cz_cls_loss *cls_loss; /* cls head: the recipe's loss (NULL: SPEC §3's CE) */
+    double aux_weight; /* weight of the auxiliary class loss (graphs with aux; 0 = off) */
+    double aux_ce;     /* its unweighted CE at the last training forward, NAN if not computed */
     const cz_backend_i *backend;
     cz_backend_options backend_options;
     cz_model_net nets[CZ_MODEL_NETS];
@@ -61,7 +63,9 @@ void cz_model_drop_nets(cz_model *m);
 cz_status cz_model_optim_init(cz_model *m, const cz_optim_config *cfg);
 
 /* Training forward on b (n images of side x side): batch statistics, running
- * statistics updated; *loss the head's loss against b's truth. *out (may be
+ * statistics updated; *loss the head's loss against b's truth, plus
+ * aux_weight x the auxiliary class loss (m->aux_ce) where the graph has an
+ * aux output and every image of b a label. *out (may be
  * NULL) receives the output, valid until the next call. */
 cz_status cz_model_forward(cz_model *m, const cz_batch *b, double *loss, const float **out);
 /* Gradients of the last forward's loss into m->grads (overwritten). */

@@ -1,5 +1,6 @@
 /* The model verbs: forward (with the head's loss), backward, the optimiser
  * step and prediction, over a cache of nets built by the model's backend. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,14 @@ cz_status cz_model_forward(cz_model *m, const cz_batch *b, double *loss, const f
     if ((st = cz_net_forward(e->net, b->y, e->out)))
         return st;
     *loss = cz_head_loss(m->head, m->cls_loss, e->out, b, e->dout);
+    m->aux_ce = NAN;
+    float *daux = cz_net_aux_grad(e->net);
+    if (daux) {
+        m->aux_ce = cz_aux_class_loss(cz_net_aux_output(e->net), b->labels, b->n,
+                                      m->graph.tensors[m->graph.aux].c, m->aux_weight, daux);
+        if (m->aux_ce == m->aux_ce)
+            *loss += m->aux_weight * m->aux_ce;
+    }
     if (out)
         *out = e->out;
     return CZ_OK;

@@ -5,8 +5,22 @@
 #include "graph.h"
 
 /* CZ_ARCH_RESUNET is the project's own network (docs/resunet.md): UNet's
- * skip connections with ResNet's residual blocks and max-pool downsampling. */
-typedef enum cz_arch { CZ_ARCH_VGG, CZ_ARCH_UNET, CZ_ARCH_RESNET, CZ_ARCH_RESUNET, CZ_ARCH_COUNT } cz_arch;
+ * skip connections with ResNet's residual blocks and max-pool downsampling.
+ * RESUNET_GC adds a global-context branch after the bottleneck (with the
+ * auxiliary class logits as cz_graph.aux), RESUNET_SE squeeze-and-excitation
+ * in every residual block (docs/context.md; twins ResunetGC and ResunetSE of
+ * tools/context_modules.py). */
+typedef enum cz_arch {
+    CZ_ARCH_VGG,
+    CZ_ARCH_UNET,
+    CZ_ARCH_RESNET,
+    CZ_ARCH_RESUNET,
+    CZ_ARCH_RESUNET_GC,
+    CZ_ARCH_RESUNET_SE,
+    CZ_ARCH_COUNT
+} cz_arch;
+
+#define CZ_AUX_CLASSES 10 /* the GC branch's class head: CIFAR-10 */
 
 const char *cz_arch_name(cz_arch a);
 cz_status cz_arch_parse(const char *text, cz_arch *out);

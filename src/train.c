@@ -29,7 +29,7 @@ void cz_train_defaults(cz_train_config *c)
 /* Append the recipe keys to a JSON object whose closing brace is at buf[0]. */
 static void recipe_json(const cz_train_config *c, char *buf, size_t size)
 {
-    char ema[96] = "", tgt[80] = "", mse[48] = "", target[48];
+    char ema[96] = "", tgt[80] = "", mse[48] = "", aux[48] = "", target[48];
     cz_cls_target_format(&c->cls_loss, target, sizeof target);
     if (c->ema > 0)
         snprintf(ema, sizeof ema, ", \"ema\": %.9g, \"ema_bn\": \"%s\"", c->ema, cz_ema_bn_name(c->ema_bn));
@@ -37,7 +37,9 @@ static void recipe_json(const cz_train_config *c, char *buf, size_t size)
         snprintf(tgt, sizeof tgt, ", \"target\": \"%s\"", target);
     if (c->cls_loss.mse_weight > 0)
         snprintf(mse, sizeof mse, ", \"loss_mse\": %.9g", c->cls_loss.mse_weight);
-    snprintf(buf, size, "%s%s%s}", ema, tgt, mse);
+    if (c->aux_class > 0)
+        snprintf(aux, sizeof aux, ", \"aux_class\": %.9g", c->aux_class);
+    snprintf(buf, size, "%s%s%s%s}", ema, tgt, mse, aux);
 }
 
 void cz_train_config_json(const cz_train_config *c, char *buf, size_t size)
@@ -281,6 +283,16 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
     if (cfg->backend && (st = cz_model_set_backend(&t.model, cfg->backend)))
         goto done;
     t.model.cls_loss = recipe_loss ? &cfg->cls_loss : NULL;
+    if (cfg->aux_class > 0 && t.model.graph.aux < 0) {
+        st = cz_fail(CZ_ERR_ARG, "--aux-class needs a network with a global-context branch (resunet-gc), not %s",
+                     cz_arch_name(cfg->arch));
+        goto done;
+    }
+    /* The class loss needs labels; a folder of pictures has none (255). */
+    const int labelled = ds->labels && n_train > 0 && ds->labels[split->train[0]] < CZ_AUX_CLASSES;
+    if (cfg->aux_class > 0 && !labelled && progress)
+        fprintf(progress, "note: the dataset has no class labels: training without the auxiliary class loss\n");
+    t.model.aux_weight = labelled ? cfg->aux_class : 0;
     if (cfg->ema > 0) {
         if ((st = cz_ema_init(&t.ema, cfg->ema, cfg->ema_bn, &t.model)))
             goto done;
@@ -312,8 +324,8 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
     while (t.epoch < cfg->epochs) {
         if ((st = cz_loader_start(t.loader, t.epoch, t.batch_in_epoch)))
             goto done;
-        double loss_sum = 0, t_epoch = cz_now();
-        int loss_n = 0;
+        double loss_sum = 0, aux_sum = 0, t_epoch = cz_now();
+        int loss_n = 0, aux_n = 0;
         const cz_batch *b;
         while ((b = cz_loader_next(t.loader))) {
             double lr = cz_schedule_lr(cfg->schedule, cfg->optim.lr, t.step, total, warm);
@@ -336,6 +348,10 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
             steps_here++;
             loss_sum += loss;
             loss_n++;
+            if (t.model.aux_weight > 0 && t.model.aux_ce == t.model.aux_ce) {
+                aux_sum += t.model.aux_ce;
+                aux_n++;
+            }
             double now = cz_now();
             if (progress && (now - last_print > (tty ? 0.5 : 30.0) || t.batch_in_epoch == per_epoch)) {
                 last_print = now;
@@ -366,6 +382,9 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
         cz_metrics vm;
         cz_decode dec = {CZ_DECODE_MEAN, CZ_DEFAULT_TEMPERATURE};
         char raw[64] = ""; /* with an EMA, the raw weights' validation goes to the log too */
+        char aux[48] = "";  /* with the class loss, its mean cross-entropy (part of train_loss) */
+        if (aux_n)
+            snprintf(aux, sizeof aux, ", \"train_aux_ce\": %.8f", aux_sum / aux_n);
         if (cfg->ema > 0) {
             if ((st = cz_evaluate(&t.model, ds, split->val, n_val, cfg->eval_batch, dec, &vm)))
                 goto done;
@@ -393,8 +412,8 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
         char line[512];
         snprintf(line, sizeof line,
                  "{\"epoch\": %d, \"step\": %ld, \"train_loss\": %.8f, \"val_chroma_mse\": %.8f, "
-                 "\"val_psnr_rgb\": %.4f%s, \"lr\": %.6g, \"train_seconds\": %.2f, \"img_per_s\": %.1f}\n",
-                 t.epoch, t.step, loss_n ? loss_sum / loss_n : NAN, val, cz_metrics_psnr(&vm), raw,
+                 "\"val_psnr_rgb\": %.4f%s%s, \"lr\": %.6g, \"train_seconds\": %.2f, \"img_per_s\": %.1f}\n",
+                 t.epoch, t.step, loss_n ? loss_sum / loss_n : NAN, val, cz_metrics_psnr(&vm), raw, aux,
                  cz_schedule_lr(cfg->schedule, cfg->optim.lr, t.step - 1, total, warm), train_s,
                  loss_n * (double)cfg->batch / train_s);
         /* Models first, state last: a crash in between resumes this epoch's

@@ -35,6 +35,7 @@ typedef struct cz_train_config {
     double ema;         /* decay of the weight EMA (0 = off); the EMA is validated and saved */
     cz_ema_bn ema_bn;   /* its BatchNorm statistics */
     cz_cls_loss cls_loss; /* cls head: target and hybrid MSE weight */
+    double aux_class;   /* weight of the GC branch's auxiliary class loss (0 = off; docs/context.md) */
     volatile sig_atomic_t *stop; /* set (e.g. by SIGINT) to checkpoint and stop */
 } cz_train_config;
 

@@ -1,5 +1,6 @@
-/* Every network of src/models.c (vgg, unet, resnet, resunet x reg, cls at
- * widths 8 and 16, batch 4 of 16x16 images) on both backends from the same
+/* Every network of src/models.c (vgg, unet, resnet, resunet, resunet-gc,
+ * resunet-se x reg, cls at widths 8 and 16, batch 4 of 16x16 images; the
+ * GC network with its auxiliary class loss, weight 0.5) on both backends from the same
  * weights and a batch that keeps 1e-5 from every ReLU and max-pool kink: the training forward's output and loss, every parameter gradient,
  * the BatchNorm running statistics, and the inference output afterwards.
  * And, through the backend's describe call, that no oneDNN reference
@@ -23,6 +24,7 @@
 #define SIDE 16 /* 32 is too big a haystack for a batch without near-kinks */
 #define KINK_MARGIN 1e-5
 #define HW (SIDE * SIDE)
+#define AUX_WEIGHT 0.5
 
 static double max_abs(const float *x, size_t n)
 {
@@ -89,6 +91,8 @@ static void make_batch(cz_batch *b, uint64_t seed)
         uv[i] = (2 * cz_rng_uniform(&r) - 1) * max;
         bins[i] = cz_chroma_bin(uv[i], max);
     }
+    for (int i = 0; i < BATCH; i++)
+        b->labels[i] = (uint8_t)(cz_rng_next(&r) % CZ_CIFAR_CLASSES);
 }
 
 /* m: the reference model after a training forward on a batch whose
@@ -99,8 +103,10 @@ static int forward_clear_of_kinks(cz_model *m, cz_arch arch, cz_head head, int w
 {
     for (uint64_t seed = 1; seed <= 100; seed++) {
         make_batch(b, seed);
-        if (cz_model_init(m, arch, head, width, 32, 11) || cz_model_set_backend(m, "ref") ||
-            cz_model_forward(m, b, loss, out))
+        if (cz_model_init(m, arch, head, width, 32, 11) || cz_model_set_backend(m, "ref"))
+            return 0;
+        m->aux_weight = AUX_WEIGHT;
+        if (cz_model_forward(m, b, loss, out))
             return 0;
         if (cz_net_kink_margin(m->trained->net) >= KINK_MARGIN)
             return 1;
@@ -122,7 +128,12 @@ static void run_case(cz_arch arch, cz_head head, int width, cz_batch *b, const c
     float *train_out[2];
     CHECK(forward_clear_of_kinks(&m[1], arch, head, width, b, &loss[1], &out[1]));
     CHECK(cz_model_init(&m[0], arch, head, width, 32, 11) == CZ_OK);
+    m[0].aux_weight = AUX_WEIGHT;
     CHECK(cz_model_forward(&m[0], b, &loss[0], &out[0]) == CZ_OK);
+    if (m[1].graph.aux >= 0) { /* the aux loss took part */
+        CHECK(m[0].aux_ce > 0 && m[1].aux_ce > 0);
+        CHECK_CLOSE(m[0].aux_ce, m[1].aux_ce, 0, 1e-5);
+    }
     for (int k = 0; k < 2; k++) {
         train_out[k] = malloc(n_out * sizeof(float));
         memcpy(train_out[k], out[k], n_out * sizeof(float));
@@ -165,7 +176,8 @@ int main(void)
     cz_set_threads(2);
     float *y = malloc(BATCH * HW * sizeof(float)), *uv = malloc(BATCH * 2 * HW * sizeof(float));
     int32_t *bins = malloc(BATCH * 2 * HW * sizeof(int32_t));
-    cz_batch b = {.y = y, .uv = uv, .bins = bins, .n = BATCH, .side = SIDE};
+    uint8_t labels[BATCH];
+    cz_batch b = {.y = y, .uv = uv, .bins = bins, .labels = labels, .n = BATCH, .side = SIDE};
     cz_batch b32 = {.y = calloc(BATCH * 1024, sizeof(float)), .uv = calloc(BATCH * 2048, sizeof(float)),
                     .bins = calloc(BATCH * 2048, sizeof(int32_t)), .n = BATCH, .side = 32};
     static const int widths[] = {8, 16};

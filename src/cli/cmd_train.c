@@ -24,12 +24,13 @@ typedef struct train_args {
 } train_args;
 
 /* The option table, bound to a's fields (defaults are a's values). */
-#define TRAIN_N_OPTS 28
+#define TRAIN_N_OPTS 29
 static void train_opts(train_args *a, cli_opt *o)
 {
     cz_train_config *c = &a->cfg;
     const cli_opt t[TRAIN_N_OPTS] = {
-        {"arch", CLI_OPT_STR, &a->arch, "network: vgg, unet, resnet or resunet (the project's own)", 0, 0},
+        {"arch", CLI_OPT_STR, &a->arch, "network: vgg, unet, resnet, resunet (the project's own), resunet-gc (with a global-context "
+         "branch) or resunet-se (with squeeze-excitation); docs/context.md", 0, 0},
         {"head", CLI_OPT_STR, &a->head, "reg (MSE on U,V) or cls (20+20 bins, cross-entropy)", 0, 0},
         {"width", CLI_OPT_INT, &c->width, "base width w", 1, 256},
         {"epochs", CLI_OPT_INT, &c->epochs, "epochs", 1, 10000},
@@ -60,6 +61,9 @@ static void train_opts(train_args *a, cli_opt *o)
          "cls target: onehot or hlgauss[:SIGMA] (Gaussian SIGMA bins wide; 0.75 if omitted)", 0, 0},
         {"loss-mse", CLI_OPT_FLOAT, &c->cls_loss.mse_weight,
          "cls: loss = CE + X x squared error of the mean-decoded U,V (0 = CE only)", 0, 1e6},
+        {"aux-class", CLI_OPT_FLOAT, &c->aux_class,
+         "resunet-gc: add X x the 10-way CIFAR-10 class cross-entropy of the pooled context vector "
+         "(training only; 0 = off, skipped without labels)", 0, 100},
         {NULL, 0, NULL, NULL, 0, 0}};
     memcpy(o, t, sizeof t);
 }
@@ -196,6 +200,10 @@ int cmd_train(int argc, char **argv)
                  cfg.cls_loss.mse_weight);
     else
         snprintf(loss, sizeof loss, "cross-entropy (%s target)", a.target);
+    if (cfg.aux_class > 0) {
+        size_t len = strlen(loss);
+        snprintf(loss + len, sizeof loss - len, " + %g x auxiliary class cross-entropy", cfg.aux_class);
+    }
     if (cfg.ema > 0)
         snprintf(ema, sizeof ema, "%g, BatchNorm statistics %s", cfg.ema, a.ema_bn);
     else
