@@ -3,7 +3,10 @@
  * head (width 8, 32x32, batch 2-3) the forward output,
  * the loss, every parameter gradient, the BatchNorm running statistics and
  * the losses of 3 Adam steps. The vectors are made by tools/make_vectors.py
- * (Debian's PyTorch 1.13) and committed under tests/vectors/.
+ * (Debian's PyTorch 1.13) and committed under tests/vectors/; those of the
+ * global-context networks (resunet-gc with its auxiliary class loss,
+ * resunet-se; width 4, reg head) by tools/make_context_net_vectors.py, which
+ * records the width, the labels and the aux loss weight in the file.
  *
  * Tolerances (|a - b| <= atol + rtol |b|), float32 throughout:
  *   output                     atol 1e-5 max|output|, rtol 1e-4
@@ -85,6 +88,13 @@ static float *tensor_f32(cz_st_file *f, const char *name, size_t *n)
     return v;
 }
 
+/* A non-negative metadata number, or def when absent. */
+static double meta_number(const cz_st_file *f, const char *key, double def)
+{
+    const char *v = cz_st_metadata(f, key);
+    return v ? atof(v) : def;
+}
+
 static void run_case(const char *dir, const char *backend, cz_arch arch, cz_head head)
 {
     char path[4096];
@@ -98,7 +108,9 @@ static void run_case(const char *dir, const char *backend, cz_arch arch, cz_head
     }
     printf("%s/%s on %s\n", cz_arch_name(arch), cz_head_name(head), backend);
     cz_model m;
-    CHECK(cz_model_init(&m, arch, head, 8, 32, 0) == CZ_OK && cz_model_set_backend(&m, backend) == CZ_OK);
+    const int width = (int)meta_number(f, "width", 8);
+    CHECK(cz_model_init(&m, arch, head, width, 32, 0) == CZ_OK && cz_model_set_backend(&m, backend) == CZ_OK);
+    m.aux_weight = meta_number(f, "aux_weight", 0);
     const cz_graph *g = &m.graph;
     char name[256];
     for (int i = 0; i < g->n_params; i++) {
@@ -120,6 +132,15 @@ static void run_case(const char *dir, const char *backend, cz_arch arch, cz_head
     for (size_t i = 0; i < tb->numel; i++)
         bins[i] = (int32_t)bins64[i];
     cz_batch b = {.y = x, .uv = uv, .bins = bins, .n = (int)(n_in / 1024), .side = 32};
+    uint8_t labels[16];
+    const cz_st_tensor *tl = cz_st_find(f, "labels");
+    if (tl) { /* the class labels of the aux loss */
+        int64_t l64[16];
+        CHECK(tl->numel == (size_t)b.n && tl->numel <= 16 && cz_st_copy_i64(tl, l64) == CZ_OK);
+        for (size_t i = 0; i < tl->numel && i < 16; i++)
+            labels[i] = (uint8_t)l64[i];
+        b.labels = labels;
+    }
     double loss;
     const float *out;
     if (cz_model_forward(&m, &b, &loss, &out)) {
@@ -190,7 +211,11 @@ int main(void)
     static const char *const backends[] = {"dnnl", "ref"};
     for (int be = 0; be < 2; be++)
         for (int a = 0; a < CZ_ARCH_COUNT; a++)
-            for (int h = 0; h < 2; h++)
-                run_case(dir, backends[be], (cz_arch)a, (cz_head)h);
+            for (int h = 0; h < 2; h++) {
+                /* the context networks' vectors: reg only (tests/vectors/README.md) */
+                int context = a == CZ_ARCH_RESUNET_GC || a == CZ_ARCH_RESUNET_SE;
+                if (!context || h == CZ_HEAD_REG)
+                    run_case(dir, backends[be], (cz_arch)a, (cz_head)h);
+            }
     TEST_END();
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""PyTorch twin modules for issue 11's global context (docs/recipe.md, "Global
-context: the twin's modules"). Not yet in the C engine: these fix the
-design, the state_dict names and the shapes the C layers must reproduce.
+"""PyTorch twin modules for issue 11's global context (docs/context.md). The C
+engine's resunet-gc and resunet-se (src/models.c) are their twins: same
+state_dict names and shapes, checked against these modules by
+tests/test_parity.c on vectors from tools/make_context_net_vectors.py.
 
   GlobalContext   the bottleneck [N, C, 4, 4] pooled over the whole image
                   (global average) -> fc (C -> D) -> ReLU -> broadcast to every
@@ -33,6 +34,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_vectors as mv  # noqa: E402
 from make_vectors import Block, Resunet  # noqa: E402
 
 CLASSES = 10
@@ -78,7 +80,10 @@ class SEBlock(Block):
     def forward(self, x):
         y = self.relu(self.bn1(self.conv1(x)))
         y = self.se(self.bn2(self.conv2(y)))
-        return self.relu(y + self.shortcut(x))
+        s = y + self.shortcut(x)
+        if mv.KINKS_ON[0]:  # the residual sum enters a ReLU (make_vectors.kink_margin)
+            mv.KINKS.append(s.detach().clone())
+        return self.relu(s)
 
 
 class ResunetGC(Resunet):
