@@ -40,12 +40,16 @@ def load_safetensors(path):
 
 def build(arch, width, out):
     ref = os.path.join(root, '..', 'shared', 'reference', 'models.py')
-    if arch != 'resunet' and os.path.exists(ref):
+    if arch in ('vgg', 'unet', 'resnet') and os.path.exists(ref):
         spec = importlib.util.spec_from_file_location('models', ref)
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         return mod.build(arch, width, out)
     sys.argv = sys.argv[:1]
+    if arch in ('resunet-gc', 'resunet-se'):  # the context twins (forward of GC returns (out, aux))
+        sys.path.insert(0, here)
+        import context_modules
+        return {'resunet-gc': context_modules.ResunetGC, 'resunet-se': context_modules.ResunetSE}[arch](width, out)
     spec = importlib.util.spec_from_file_location('twin', os.path.join(here, 'make_vectors.py'))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -70,6 +74,8 @@ def main():
     yuv = torch.einsum('ij,njhw->nihw', mat, rgb)
     with torch.no_grad():
         pred = m(yuv[:, :1])
+    if isinstance(pred, tuple):  # (colour output, aux class logits)
+        pred = pred[0]
     if head == 'cls':
         centres_u = -0.436 + (torch.arange(20) + 0.5) * (0.872 / 20)
         centres_v = -0.615 + (torch.arange(20) + 0.5) * (1.23 / 20)
