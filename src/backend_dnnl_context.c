@@ -17,6 +17,8 @@
 
 #include "backend_dnnl_impl.h"
 
+#define MAX_BLOCK 16 /* oneDNN blocks channels by 8 or 16 */
+
 static cz_status map_layout_of(const dnnl_memory_desc_t *md, const char *layer, map_layout *l)
 {
     const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
@@ -31,20 +33,38 @@ static cz_status map_layout_of(const dnnl_memory_desc_t *md, const char *layer, 
     l->w_stride = b->strides[3];
     l->block = b->inner_nblks ? (int)b->inner_blks[0] : 1;
     l->padded = md->padded_dims[1] != md->dims[1];
+    if (l->block > MAX_BLOCK || (l->block > 1 && b->strides[1] < l->block))
+        return cz_fail(CZ_ERR_BACKEND, "layer %s: channel block of %d not supported by the context loops", layer,
+                       l->block);
     return CZ_OK;
 }
 
-/* Offset of pixel (0, 0) of channel c of image n. */
-static inline size_t plane(const map_layout *l, int n, int c)
+/* The loops run over channel blocks, so that the innermost loop walks the
+ * block's lanes, contiguous in memory: block cb of image n holds channels
+ * cb*block .. cb*block + lanes - 1, lane l of pixel (y, x) at
+ * base + y*h_stride + x*w_stride + l. */
+typedef struct chan_block {
+    size_t base;
+    int n, c0, lanes;
+} chan_block;
+
+static int blocks_per_image(const map_layout *l, int c)
 {
-    return (size_t)(l->offset0 + n * l->n_stride + (c / l->block) * l->c_stride + c % l->block);
+    return (c + l->block - 1) / l->block;
+}
+
+static chan_block block_at(const map_layout *l, int i, int c)
+{
+    const int nb = blocks_per_image(l, c), n = i / nb, cb = i % nb;
+    chan_block b = {(size_t)(l->offset0 + n * l->n_stride + cb * l->c_stride), n, cb * l->block,
+                    c - cb * l->block < l->block ? c - cb * l->block : l->block};
+    return b;
 }
 
 static inline size_t pixel(const map_layout *l, int y, int x)
 {
     return (size_t)(y * l->h_stride + x * l->w_stride);
 }
-
 /* The op's tensor shapes. */
 typedef struct shapes {
     int n, c, h, w;   /* of the map operand (input of GAP, output of BROADCAST, both of GATE) */
@@ -83,17 +103,22 @@ static void fn_gap_fwd(dn_net *net, const step *st)
 {
     const cz_op *op = &net->g->ops[st->op];
     const shapes s = op_shapes(net, op);
+    const map_layout *l = &st->map;
     const float *x = net->t[op->in[0]].data;
     float *g = net->t[op->out].data;
     const float inv = 1.0f / (float)(s.h * s.w);
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < s.n * s.c; i++) {
-        const float *p = x + plane(&st->map, i / s.c, i % s.c);
-        float sum = 0;
+    for (int i = 0; i < s.n * blocks_per_image(l, s.c); i++) {
+        const chan_block b = block_at(l, i, s.c);
+        float sum[MAX_BLOCK] = {0};
         for (int y = 0; y < s.h; y++)
-            for (int xx = 0; xx < s.w; xx++)
-                sum += p[pixel(&st->map, y, xx)];
-        g[i] = sum * inv;
+            for (int xx = 0; xx < s.w; xx++) {
+                const float *p = x + b.base + pixel(l, y, xx);
+                for (int k = 0; k < b.lanes; k++)
+                    sum[k] += p[k];
+            }
+        for (int k = 0; k < b.lanes; k++)
+            g[(size_t)b.n * s.c + b.c0 + k] = sum[k] * inv;
     }
 }
 
@@ -101,20 +126,24 @@ static void fn_gap_bwd(dn_net *net, const step *st)
 {
     const cz_op *op = &net->g->ops[st->op];
     const shapes s = op_shapes(net, op);
+    const map_layout *l = &st->map;
     const float *dg = net->t[op->out].diff;
     float *dx = net->t[op->in[0]].diff;
     const int acc = accumulates(net, op, 0, st->op);
     if (!acc)
-        zero_padding(net, op->in[0], &st->map, dx);
+        zero_padding(net, op->in[0], l, dx);
     const float inv = 1.0f / (float)(s.h * s.w);
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < s.n * s.c; i++) {
-        float *p = dx + plane(&st->map, i / s.c, i % s.c);
-        const float d = dg[i] * inv;
+    for (int i = 0; i < s.n * blocks_per_image(l, s.c); i++) {
+        const chan_block b = block_at(l, i, s.c);
+        float d[MAX_BLOCK];
+        for (int k = 0; k < b.lanes; k++)
+            d[k] = dg[(size_t)b.n * s.c + b.c0 + k] * inv;
         for (int y = 0; y < s.h; y++)
             for (int xx = 0; xx < s.w; xx++) {
-                float *q = p + pixel(&st->map, y, xx);
-                *q = acc ? *q + d : d;
+                float *q = dx + b.base + pixel(l, y, xx);
+                for (int k = 0; k < b.lanes; k++)
+                    q[k] = acc ? q[k] + d[k] : d[k];
             }
     }
 }
@@ -193,15 +222,20 @@ static void fn_broadcast_fwd(dn_net *net, const step *st)
 {
     const cz_op *op = &net->g->ops[st->op];
     const shapes s = op_shapes(net, op);
+    const map_layout *l = &st->map;
     const float *v = net->t[op->in[0]].data;
     float *y = net->t[op->out].data;
-    zero_padding(net, op->out, &st->map, y);
+    zero_padding(net, op->out, l, y);
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < s.n * s.c; i++) {
-        float *p = y + plane(&st->map, i / s.c, i % s.c);
+    for (int i = 0; i < s.n * blocks_per_image(l, s.c); i++) {
+        const chan_block b = block_at(l, i, s.c);
+        const float *vb = v + (size_t)b.n * s.c + b.c0;
         for (int yy = 0; yy < s.h; yy++)
-            for (int xx = 0; xx < s.w; xx++)
-                p[pixel(&st->map, yy, xx)] = v[i];
+            for (int xx = 0; xx < s.w; xx++) {
+                float *q = y + b.base + pixel(l, yy, xx);
+                for (int k = 0; k < b.lanes; k++)
+                    q[k] = vb[k];
+            }
     }
 }
 
@@ -209,17 +243,23 @@ static void fn_broadcast_bwd(dn_net *net, const step *st)
 {
     const cz_op *op = &net->g->ops[st->op];
     const shapes s = op_shapes(net, op);
+    const map_layout *l = &st->map;
     const float *dy = net->t[op->out].diff;
     float *dv = net->t[op->in[0]].diff;
     const int acc = accumulates(net, op, 0, st->op);
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < s.n * s.c; i++) {
-        const float *p = dy + plane(&st->map, i / s.c, i % s.c);
-        float sum = 0;
+    for (int i = 0; i < s.n * blocks_per_image(l, s.c); i++) {
+        const chan_block b = block_at(l, i, s.c);
+        float sum[MAX_BLOCK] = {0};
         for (int yy = 0; yy < s.h; yy++)
-            for (int xx = 0; xx < s.w; xx++)
-                sum += p[pixel(&st->map, yy, xx)];
-        dv[i] = acc ? dv[i] + sum : sum;
+            for (int xx = 0; xx < s.w; xx++) {
+                const float *p = dy + b.base + pixel(l, yy, xx);
+                for (int k = 0; k < b.lanes; k++)
+                    sum[k] += p[k];
+            }
+        float *dvb = dv + (size_t)b.n * s.c + b.c0;
+        for (int k = 0; k < b.lanes; k++)
+            dvb[k] = acc ? dvb[k] + sum[k] : sum[k];
     }
 }
 
@@ -229,17 +269,21 @@ static void fn_gate_fwd(dn_net *net, const step *st)
 {
     const cz_op *op = &net->g->ops[st->op];
     const shapes s = op_shapes(net, op);
+    const map_layout *l = &st->map;
     const float *x = net->t[op->in[0]].data, *logit = net->t[op->in[1]].data;
     float *y = net->t[op->out].data;
-    zero_padding(net, op->out, &st->map, y);
+    zero_padding(net, op->out, l, y);
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < s.n * s.c; i++) {
-        const size_t base = plane(&st->map, i / s.c, i % s.c);
-        const float gate = sigmoidf(logit[i]);
+    for (int i = 0; i < s.n * blocks_per_image(l, s.c); i++) {
+        const chan_block b = block_at(l, i, s.c);
+        float gate[MAX_BLOCK];
+        for (int k = 0; k < b.lanes; k++)
+            gate[k] = sigmoidf(logit[(size_t)b.n * s.c + b.c0 + k]);
         for (int yy = 0; yy < s.h; yy++)
             for (int xx = 0; xx < s.w; xx++) {
-                const size_t q = base + pixel(&st->map, yy, xx);
-                y[q] = x[q] * gate;
+                const size_t q = b.base + pixel(l, yy, xx);
+                for (int k = 0; k < b.lanes; k++)
+                    y[q + k] = x[q + k] * gate[k];
             }
     }
 }
@@ -248,26 +292,33 @@ static void fn_gate_bwd(dn_net *net, const step *st)
 {
     const cz_op *op = &net->g->ops[st->op];
     const shapes s = op_shapes(net, op);
+    const map_layout *l = &st->map;
     const float *x = net->t[op->in[0]].data, *logit = net->t[op->in[1]].data, *dy = net->t[op->out].diff;
     float *dx = net->t[op->in[0]].needs_diff ? net->t[op->in[0]].diff : NULL;
     float *ds = net->t[op->in[1]].diff;
     const int acc_x = accumulates(net, op, 0, st->op), acc_s = accumulates(net, op, 1, st->op);
     if (dx && !acc_x)
-        zero_padding(net, op->in[0], &st->map, dx);
+        zero_padding(net, op->in[0], l, dx);
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < s.n * s.c; i++) {
-        const size_t base = plane(&st->map, i / s.c, i % s.c);
-        const float gate = sigmoidf(logit[i]);
-        float dot = 0;
+    for (int i = 0; i < s.n * blocks_per_image(l, s.c); i++) {
+        const chan_block b = block_at(l, i, s.c);
+        float gate[MAX_BLOCK], dot[MAX_BLOCK] = {0};
+        for (int k = 0; k < b.lanes; k++)
+            gate[k] = sigmoidf(logit[(size_t)b.n * s.c + b.c0 + k]);
         for (int yy = 0; yy < s.h; yy++)
             for (int xx = 0; xx < s.w; xx++) {
-                const size_t q = base + pixel(&st->map, yy, xx);
-                dot += dy[q] * x[q];
+                const size_t q = b.base + pixel(l, yy, xx);
+                for (int k = 0; k < b.lanes; k++)
+                    dot[k] += dy[q + k] * x[q + k];
                 if (dx)
-                    dx[q] = acc_x ? dx[q] + dy[q] * gate : dy[q] * gate;
+                    for (int k = 0; k < b.lanes; k++)
+                        dx[q + k] = acc_x ? dx[q + k] + dy[q + k] * gate[k] : dy[q + k] * gate[k];
             }
-        const float d = dot * gate * (1 - gate);
-        ds[i] = acc_s ? ds[i] + d : d;
+        float *dsb = ds + (size_t)b.n * s.c + b.c0;
+        for (int k = 0; k < b.lanes; k++) {
+            const float d = dot[k] * gate[k] * (1 - gate[k]);
+            dsb[k] = acc_s ? dsb[k] + d : d;
+        }
     }
 }
 

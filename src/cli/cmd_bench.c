@@ -118,7 +118,7 @@ int cmd_bench(int argc, char **argv)
     const char *arch_s = NULL, *head_s = "reg", *backend = "dnnl";
     int width = 32, batch = 128, threads = 2, steps = 20, warmup = 3, json = 0, profile = 0;
     cli_opt opts[] = {
-        {"arch", CLI_OPT_STR, &arch_s, "one network (vgg, unet, resnet, resunet); default: all four at widths 32 and 16, both heads (16 configurations)", 0, 0},
+        {"arch", CLI_OPT_STR, &arch_s, "one network (vgg, unet, resnet, resunet, resunet-gc, resunet-se); default: all six at widths 32 and 16, both heads (24 configurations)", 0, 0},
         {"head", CLI_OPT_STR, &head_s, "reg or cls (with --arch)", 0, 0},
         {"width", CLI_OPT_INT, &width, "base width (with --arch)", 1, 256},
         {"batch", CLI_OPT_INT, &batch, "images per step", 1, 4096},
