@@ -65,6 +65,7 @@ static inline size_t pixel(const map_layout *l, int y, int x)
 {
     return (size_t)(y * l->h_stride + x * l->w_stride);
 }
+
 /* The op's tensor shapes. */
 typedef struct shapes {
     int n, c, h, w;   /* of the map operand (input of GAP, output of BROADCAST, both of GATE) */
@@ -170,6 +171,12 @@ static void fn_fc_fwd(dn_net *net, const step *st)
         }
 }
 
+/* dL/d pre-activation of output i: zero where the ReLU's output is not positive. */
+static inline float pre_activation_grad(int relu, const float *y, const float *dy, size_t i)
+{
+    return relu && y[i] <= 0 ? 0.0f : dy[i];
+}
+
 static void fn_fc_bwd(dn_net *net, const step *st)
 {
     const cz_op *op = &net->g->ops[st->op];
@@ -179,8 +186,6 @@ static void fn_fc_bwd(dn_net *net, const step *st)
     float *dw = net->grads + net->g->params[op->weight].offset;
     float *db = net->grads + net->g->params[op->bias].offset;
     const int relu = op->relu;
-    /* dL/d pre-activation: zero where the ReLU's output is not positive */
-#define DPRE(n, o) (relu && y[(size_t)(n) * s.out_c + (o)] <= 0 ? 0.0f : dy[(size_t)(n) * s.out_c + (o)])
 #pragma omp parallel for schedule(static)
     for (int o = 0; o < s.out_c; o++) {
         float bsum = 0;
@@ -188,7 +193,7 @@ static void fn_fc_bwd(dn_net *net, const step *st)
         for (int i = 0; i < s.in_c; i++)
             dwr[i] = 0;
         for (int n = 0; n < s.n; n++) {
-            const float d = DPRE(n, o);
+            const float d = pre_activation_grad(relu, y, dy, (size_t)n * s.out_c + o);
             const float *xr = x + (size_t)n * s.in_c;
             bsum += d;
             for (int i = 0; i < s.in_c; i++)
@@ -207,13 +212,12 @@ static void fn_fc_bwd(dn_net *net, const step *st)
             for (int i = 0; i < s.in_c; i++)
                 dxr[i] = 0;
         for (int o = 0; o < s.out_c; o++) {
-            const float d = DPRE(n, o);
+            const float d = pre_activation_grad(relu, y, dy, (size_t)n * s.out_c + o);
             const float *wr = w + (size_t)o * s.in_c;
             for (int i = 0; i < s.in_c; i++)
                 dxr[i] += d * wr[i];
         }
     }
-#undef DPRE
 }
 
 /* ---- broadcast: y[n, c, :, :] = v[n, c] ------------------------------------ */
