@@ -59,6 +59,7 @@ cz_status cz_colorizer_open(const char *model_path, const cz_colorizer_options *
         free(c);
         return st;
     }
+    c->model.flip_average = !(options && options->flip < 0);
     if (options && options->backend && (st = cz_model_set_backend(&c->model, options->backend))) {
         cz_model_free(&c->model);
         free(c);

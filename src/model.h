@@ -40,6 +40,7 @@ typedef struct cz_model {
     float *buffers; /* graph.buffer_floats: BatchNorm running statistics */
     cz_optim opt;   /* moments in the params layout, after cz_model_optim_init */
     const cz_cls_loss *cls_loss; /* cls head: the recipe's loss (NULL: SPEC §3's CE) */
+    int flip_average; /* predict: mean of the raw outputs of y and of its mirror image */
     const cz_backend_i *backend;
     cz_backend_options backend_options;
     cz_model_net nets[CZ_MODEL_NETS];
@@ -71,7 +72,10 @@ cz_status cz_model_step(cz_model *m, double lr);
 
 /* Inference on y (n x 1 x h x w, h and w multiples of 8) with the running
  * statistics: chroma into uv (n x 2 x h x w; may be NULL) decoded with d.
- * *out (may be NULL) receives the raw output, valid until the next call. */
+ * *out (may be NULL) receives the raw output, valid until the next call.
+ * With m->flip_average the raw output is the mean of the net's outputs on y
+ * and (mirrored back) on y mirrored left to right: test-time augmentation
+ * with the flip the training used, at twice the cost. */
 cz_status cz_model_predict(cz_model *m, const float *y, int n, int h, int w, cz_decode d, float *uv,
                            const float **out);
 

@@ -128,12 +128,51 @@ cz_status cz_model_step(cz_model *m, double lr)
     return CZ_OK;
 }
 
+/* Rows of n planes of h x w, each mirrored left to right, src into dst. */
+static void mirror_rows(const float *src, float *dst, size_t planes, int h, int w)
+{
+#pragma omp parallel for schedule(static)
+    for (long r = 0; r < (long)(planes * h); r++) {
+        const float *s = src + (size_t)r * w;
+        float *d = dst + (size_t)r * w;
+        for (int x = 0; x < w; x++)
+            d[x] = s[w - 1 - x];
+    }
+}
+
+/* e->out = (net(y) + mirror(net(mirror(y)))) / 2. */
+static cz_status forward_flip_average(cz_model *m, cz_model_net *e, const float *y, int n, int h, int w)
+{
+    const size_t in = (size_t)n * h * w, planes = (size_t)n * m->out_channels;
+    float *ym = cz_alloc_aligned(in, sizeof(float), "mirrored input");
+    float *om = cz_alloc_aligned(planes * h * w, sizeof(float), "mirrored output");
+    cz_status st = CZ_ERR_NOMEM;
+    if (!ym || !om)
+        goto done;
+    mirror_rows(y, ym, (size_t)n, h, w);
+    if ((st = cz_net_forward(e->net, ym, om)) || (st = cz_net_forward(e->net, y, e->out)))
+        goto done;
+#pragma omp parallel for schedule(static)
+    for (long r = 0; r < (long)(planes * h); r++) {
+        float *o = e->out + (size_t)r * w;
+        const float *s = om + (size_t)r * w;
+        for (int x = 0; x < w; x++)
+            o[x] = 0.5f * (o[x] + s[w - 1 - x]);
+    }
+done:
+    free(ym);
+    free(om);
+    return st;
+}
+
 cz_status cz_model_predict(cz_model *m, const float *y, int n, int h, int w, cz_decode d, float *uv,
                            const float **out)
 {
     cz_model_net *e;
     cz_status st = net_get(m, n, h, w, 0, &e);
-    if (st || (st = cz_net_forward(e->net, y, e->out)))
+    if (st)
+        return st;
+    if ((st = m->flip_average ? forward_flip_average(m, e, y, n, h, w) : cz_net_forward(e->net, y, e->out)))
         return st;
     if (uv)
         cz_head_decode(m->head, e->out, n, h * w, d, uv);
