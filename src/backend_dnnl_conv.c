@@ -98,6 +98,8 @@ static cz_status op_conv_desc(const cz_op *op, const cz_graph *g, int forward_ki
 cz_status dn_build_conv(dn_net *net, int op_id)
 {
     const cz_op *op = &net->g->ops[op_id];
+    if (op->relu && net->training)
+        return cz_fail(CZ_ERR_ARG, "layer %s: a fused ReLU on a convolution is for inference only", op->name);
     const cz_tensor_info *oi = &net->g->tensors[op->out];
     int cout = oi->c;
     dnnl_dims_t d;
@@ -137,11 +139,17 @@ cz_status dn_build_conv(dn_net *net, int op_id)
         } desc;
         TRY(op_conv_desc(op, net->g, fwd_kind, PASS_FORWARD, &src->md, &w_any, bias, want_dst, &desc));
         dnnl_primitive_attr_t attr = NULL;
-        if (part > 0) {
+        /* A ReLU on a convolution comes from BatchNorm folding (inference
+         * only): it follows the last part, after that part's sum. */
+        const int relu = op->relu && part == op->n_in - 1;
+        if (part > 0 || relu) {
             dnnl_post_ops_t po;
             DNN(dnnl_primitive_attr_create(&attr));
             DNN(dnnl_post_ops_create(&po));
-            DNN(dnnl_post_ops_append_sum(po, 1.0f));
+            if (part > 0)
+                DNN(dnnl_post_ops_append_sum(po, 1.0f));
+            if (relu)
+                DNN(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
             DNN(dnnl_primitive_attr_set_post_ops(attr, po));
             dnnl_post_ops_destroy(po);
         }

@@ -223,7 +223,7 @@ static cz_status ref_forward(void *impl, const float *input, float *output)
             ref_add_forward(y, in, r->x[op->in[1]], numel(r, op->out));
             break;
         }
-        if (op->relu && (op->kind == CZ_OP_BN || op->kind == CZ_OP_ADD)) {
+        if (op->relu && op->kind != CZ_OP_POOL && op->kind != CZ_OP_DECONV) {
             r->margin = fmin(r->margin, min_abs(y, numel(r, op->out)));
             ref_relu_forward(y, y, numel(r, op->out));
         }
@@ -249,7 +249,7 @@ static cz_status ref_backward(void *impl, const float *d_output)
         const size_t n = numel(r, op->out);
         const float *dy = r->dx[op->out];
         float *din = r->dx[op->in[0]]; /* NULL for the graph input */
-        if (op->relu && (op->kind == CZ_OP_BN || op->kind == CZ_OP_ADD)) {
+        if (op->relu && op->kind != CZ_OP_POOL && op->kind != CZ_OP_DECONV) {
             memset(r->tmp, 0, n * sizeof(float));
             ref_relu_backward(r->tmp, dy, r->x[op->out], n);
             dy = r->tmp;

@@ -16,6 +16,7 @@
 
 #include "backend.h"
 #include "graph.h"
+#include "graph_fold.h"
 #include "heads.h"
 #include "models.h"
 #include "optim.h"
@@ -26,6 +27,8 @@ typedef struct cz_model_net {
     int batch, h, w, training;
     cz_graph *graph; /* owned when h x w is not side x side, else NULL (the model's) */
     cz_net *net;
+    cz_folded *folded; /* inference: the BatchNorm-folded graph the net runs */
+    float *fparams;    /* ... and its parameters, refolded before each forward */
     float *out, *dout; /* batch x C x h x w output and (training) its loss gradient */
     unsigned long last_use;
 } cz_model_net;
@@ -41,6 +44,7 @@ typedef struct cz_model {
     cz_optim opt;   /* moments in the params layout, after cz_model_optim_init */
     const cz_cls_loss *cls_loss; /* cls head: the recipe's loss (NULL: SPEC §3's CE) */
     int flip_average; /* predict: mean of the raw outputs of y and of its mirror image */
+    int no_fold;      /* inference nets run BatchNorm unfolded (to check the folding) */
     const cz_backend_i *backend;
     cz_backend_options backend_options;
     cz_model_net nets[CZ_MODEL_NETS];

@@ -9,6 +9,11 @@
 static void net_release(cz_model_net *e)
 {
     cz_net_free(e->net);
+    if (e->folded) {
+        cz_folded_free(e->folded);
+        free(e->folded);
+    }
+    free(e->fparams);
     if (e->graph) {
         cz_graph_free(e->graph);
         free(e->graph);
@@ -65,7 +70,19 @@ static cz_status net_build(cz_model *m, cz_model_net *e, int batch, int h, int w
     if (!(e->out = cz_alloc_aligned(n, sizeof(float), "network output")) ||
         (training && !(e->dout = cz_alloc_aligned(n, sizeof(float), "output gradient"))))
         return CZ_ERR_NOMEM;
-    cz_net_config cfg = {.graph = g, .batch = batch, .training = training, .params = m->params,
+    float *params = m->params;
+    if (!training && !m->no_fold) {
+        /* Inference runs the BatchNorm-folded twin of the graph. */
+        if (!(e->folded = cz_alloc(1, sizeof *e->folded, "folded graph")))
+            return CZ_ERR_NOMEM;
+        if ((st = cz_fold_graph(g, e->folded)))
+            return st;
+        if (!(e->fparams = cz_alloc_aligned(e->folded->graph.param_floats, sizeof(float), "folded parameters")))
+            return CZ_ERR_NOMEM;
+        g = &e->folded->graph;
+        params = e->fparams;
+    }
+    cz_net_config cfg = {.graph = g, .batch = batch, .training = training, .params = params,
                          .grads = training ? m->grads : NULL, .buffers = m->buffers,
                          .options = m->backend_options};
     return cz_net_create(m->backend, &cfg, &e->net);
@@ -172,6 +189,8 @@ cz_status cz_model_predict(cz_model *m, const float *y, int n, int h, int w, cz_
     cz_status st = net_get(m, n, h, w, 0, &e);
     if (st)
         return st;
+    if (e->folded) /* the weights may have changed since the last call */
+        cz_fold_params(e->folded, e->graph ? e->graph : &m->graph, m->params, m->buffers, e->fparams);
     if ((st = m->flip_average ? forward_flip_average(m, e, y, n, h, w) : cz_net_forward(e->net, y, e->out)))
         return st;
     if (uv)
