@@ -48,6 +48,20 @@ static double loss_reg(const float *out, const float *uv, int n, int hw, float *
     return total / ((double)n * hw);
 }
 
+float cz_bin_exps(const float *l, int hw, float e[CZ_BINS], float *top)
+{
+    /* one exp per logit, in float after subtracting the max */
+    float m = l[0], z = 0;
+    for (int k = 1; k < CZ_BINS; k++)
+        m = fmaxf(m, l[(size_t)k * hw]);
+    for (int k = 0; k < CZ_BINS; k++) {
+        e[k] = expf(l[(size_t)k * hw] - m);
+        z += e[k];
+    }
+    *top = m;
+    return z;
+}
+
 static double loss_cls(const float *logits, const int32_t *bins, int n, int hw, float *grad)
 {
     double total = 0;
@@ -60,14 +74,8 @@ static double loss_cls(const float *logits, const int32_t *bins, int n, int hw, 
             const int32_t *b = bins + ((size_t)i * 2 + ch) * hw;
             float *g = grad ? grad + ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw : 0;
             for (int p = 0; p < hw; p++) {
-                /* one exp per logit, in float after subtracting the max */
-                float e[CZ_BINS], top = l[p], z = 0;
-                for (int k = 1; k < CZ_BINS; k++)
-                    top = fmaxf(top, l[(size_t)k * hw + p]);
-                for (int k = 0; k < CZ_BINS; k++) {
-                    e[k] = expf(l[(size_t)k * hw + p] - top);
-                    z += e[k];
-                }
+                float e[CZ_BINS], top;
+                const float z = cz_bin_exps(l + p, hw, e, &top);
                 int t = b[p];
                 s += (double)logf(z) + top - l[(size_t)t * hw + p];
                 if (g) {

@@ -24,6 +24,9 @@ int cz_head_channels(cz_head h);
 double cz_head_loss(cz_head h, const cz_cls_loss *recipe, const float *out, const cz_batch *b,
                     float *grad);
 
+/* The softmax terms of one pixel's CZ_BINS logits l[k * hw]: e[k] =
+ * exp(l[k] - max) into e, the max into *top; returns the sum of e. */
+float cz_bin_exps(const float *l, int hw, float e[CZ_BINS], float *top);
 /* Network outputs (n x C x hw) as chroma (n x 2 x hw): reg copies, cls
  * applies the decoding rule. */
 void cz_head_decode(cz_head h, const float *out, int n, int hw, cz_decode d, float *uv);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "colorize/colorspace.h"
+#include "heads.h" /* cz_bin_exps */
 #include "loss_recipe.h"
 
 cz_status cz_cls_target_parse(const char *text, cz_cls_loss *out)
@@ -146,13 +147,8 @@ double cz_loss_cls_recipe(const float *logits, const int32_t *bins, const float 
             const float *c = centre[ch];
             float *g = grad ? grad + base : 0;
             for (int p = 0; p < hw; p++) {
-                float e[CZ_BINS], top = l[p], z = 0;
-                for (int k = 1; k < CZ_BINS; k++)
-                    top = fmaxf(top, l[(size_t)k * hw + p]);
-                for (int k = 0; k < CZ_BINS; k++) {
-                    e[k] = expf(l[(size_t)k * hw + p] - top);
-                    z += e[k];
-                }
+                float e[CZ_BINS], top;
+                const float z = cz_bin_exps(l + p, hw, e, &top);
                 double t[CZ_BINS];
                 if (tabled) {
                     cz_hlgauss_table_target(&table, x[p], maxes[ch], t);
