@@ -43,7 +43,7 @@ PY
 
 # 3 steps an epoch, 2 epochs: a validation and its BatchNorm broadcast in between.
 common=(train --data "$tmp/tiny.bin" --arch unet --head reg --width 8 --batch 32 --optim sgd --lr 0.05
-        --limit-train 96 --limit-val 10 --threads 1)
+        --limit-train 96 --limit-val 9 --threads 1)
 if "$bin" "${common[@]}" --epochs 2 --accum 2 --out "$tmp/one" >"$tmp/one.log" 2>&1; then ok
 else bad "one process with --accum 2: $(tail -3 "$tmp/one.log")"; fi
 if "${mpi[@]}" "$bin" "${common[@]}" --epochs 2 --out "$tmp/two" >"$tmp/two.log" 2>&1; then ok
@@ -55,6 +55,15 @@ for f in last state; do
   if "$cmp_bin" "$tmp/two/$f.safetensors" "$tmp/one/$f.safetensors" 1e-4; then ok
   else bad "$f.safetensors of 2 ranks differs from 1 process x 2 micro-batches"; fi
 done
+
+# The validation split over the ranks (4 and 5 images) and reduced equals one
+# process evaluating the saved model (rank 0's BatchNorm statistics) on all 9.
+"$bin" eval --model "$tmp/two/last.safetensors" --split val --limit 9 --data "$tmp/tiny.bin" --threads 1 \
+  --json "$tmp/eval.json" >/dev/null 2>&1 || bad "eval of the 2-rank model failed"
+logged=$(sed -n '2s/.*"val_chroma_mse": \([0-9.e-]*\).*/\1/p' "$tmp/two/log.jsonl")
+evaluated=$(sed -n 's/^{"chroma_mse": \([0-9.e-]*\).*/\1/p' "$tmp/eval.json")
+if awk -v a="$logged" -v b="$evaluated" 'BEGIN {d = a - b; exit !(a != "" && (d < 0 ? -d : d) <= 1e-7 + 1e-6 * b)}'; then ok
+else bad "2-rank validation MSE $logged, one-process eval of its model $evaluated"; fi
 
 # The 2-rank state resumes in one process, one epoch more.
 if "$bin" "${common[@]}" --epochs 3 --resume --out "$tmp/two" >"$tmp/resume.log" 2>&1; then ok
