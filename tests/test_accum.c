@@ -39,15 +39,15 @@ static void config(cz_train_config *c, const char *out, int accum)
     cz_train_defaults(c);
     c->arch = CZ_ARCH_UNET;
     c->width = 8;
-    c->batch = 16;
+    c->batch = 8;
     c->epochs = 1;
     c->optim.kind = CZ_OPTIM_SGD;
     c->optim.lr = 0.05;
     c->optim.momentum = 0.9;
     c->flip = c->crop = 1;
-    c->limit_train = 64;
-    c->limit_val = 16;
-    c->eval_batch = 16;
+    c->limit_train = 32;
+    c->limit_val = 8;
+    c->eval_batch = 8;
     c->out_dir = out;
     c->accum = accum;
 }
@@ -130,7 +130,7 @@ int main(void)
     }
     cz_train_config odd;
     snprintf(out, sizeof out, "%s/odd", dir);
-    config(&odd, out, 3); /* 16 images do not make 3 equal micro-batches */
+    config(&odd, out, 3); /* 8 images do not make 3 equal micro-batches */
     CHECK(cz_train(&odd, &ds, &split, NULL, &res) == CZ_ERR_ARG);
     CHECK(strstr(cz_last_error(), "must divide") != NULL);
     cz_split_free(&split);
