@@ -69,6 +69,10 @@ else bad "2-rank validation MSE $logged, one-process eval of its model $evaluate
 if "$bin" "${common[@]}" --epochs 3 --resume --out "$tmp/two" >"$tmp/resume.log" 2>&1; then ok
 else bad "one-process resume of the 2-rank state: $(tail -3 "$tmp/resume.log")"; fi
 [ "$(wc -l <"$tmp/two/log.jsonl")" -eq 3 ] && ok || bad "log.jsonl after resume: $(wc -l <"$tmp/two/log.jsonl") lines"
+# ... and that one-process state on 2 ranks again (rank 0 reads, broadcasts).
+if "${mpi[@]}" "$bin" "${common[@]}" --epochs 4 --resume --out "$tmp/two" >"$tmp/resume2.log" 2>&1; then ok
+else bad "2-rank resume of a one-process state: $(tail -5 "$tmp/resume2.log")"; fi
+[ "$(wc -l <"$tmp/two/log.jsonl")" -eq 4 ] && ok || bad "log.jsonl after the 2-rank resume"
 
 # Batches that do not divide: refused with the reason, exit 2.
 out=$("${mpi[@]}" "$bin" "${common[@]}" --epochs 1 --batch 30 --accum 2 --out "$tmp/odd" 2>&1); rc=$?
