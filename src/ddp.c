@@ -149,3 +149,14 @@ cz_status cz_ddp_barrier(const cz_ddp *d)
     return CZ_OK;
 #endif
 }
+
+void cz_ddp_abort(const cz_ddp *d, int code)
+{
+    if (d->size == 1)
+        return;
+#ifdef COLORIZE_MPI
+    MPI_Abort(MPI_COMM_WORLD, code);
+#else
+    (void)code;
+#endif
+}

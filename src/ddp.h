@@ -33,5 +33,9 @@ cz_status cz_ddp_allreduce_sum_f64(const cz_ddp *d, double *buf, size_t n);
 /* buf on every rank = buf on `root`. */
 cz_status cz_ddp_broadcast(const cz_ddp *d, void *buf, size_t bytes, int root);
 cz_status cz_ddp_barrier(const cz_ddp *d);
+/* End every rank of the job with exit status `code` (MPI_Abort): for a
+ * failure on one rank, which would leave the others waiting in a collective.
+ * In a world of one it returns and the caller exits as usual. */
+void cz_ddp_abort(const cz_ddp *d, int code);
 
 #endif

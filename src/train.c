@@ -24,6 +24,7 @@ void cz_train_defaults(cz_train_config *c)
     c->split = CZ_SPLIT_SEEDED;
     c->out_dir = "runs/train";
     c->eval_batch = 250;
+    c->accum = 1;
 }
 
 /* Append the recipe keys to a JSON object whose closing brace is at buf[0]. */
@@ -64,6 +65,9 @@ typedef struct trainer {
     cz_ema ema;        /* when cfg->ema > 0 */
     cz_model ema_view; /* a model over the EMA's slabs, with nets of its own */
     cz_loader *loader;
+    const cz_ddp *ddp; /* NULL: a world of one */
+    int rank, ranks, accum, micro; /* micro: images per micro-batch */
+    float *grad_sum;   /* accum > 1: the micro-batches' gradients, summed */
     int epoch, batch_in_epoch;
     long step;
     double best_val;
@@ -76,6 +80,7 @@ typedef struct trainer {
 static void trainer_free(trainer *t)
 {
     cz_loader_free(t->loader);
+    free(t->grad_sum);
     cz_ema_view_release(&t->ema_view);
     cz_ema_free(&t->ema);
     cz_model_free(&t->model);
@@ -213,8 +218,11 @@ static cz_status save_model(trainer *t, const char *path, double val, int epoch)
     char metrics[256];
     snprintf(metrics, sizeof metrics, "{\"val_chroma_mse\": %.8f, \"epoch\": %d, \"decode\": \"mean\"}",
              val, epoch);
-    const cz_kv meta[] = {{"config", t->config_json}, {"metrics", metrics}};
-    return cz_model_save(shipped_model(t), t->step, path, meta, 2);
+    char parallel[128];
+    snprintf(parallel, sizeof parallel, "{\"ranks\": %d, \"accum\": %d, \"micro_batch\": %d}", t->ranks,
+             t->accum, t->micro);
+    const cz_kv meta[] = {{"config", t->config_json}, {"metrics", metrics}, {"parallel", parallel}};
+    return cz_model_save(shipped_model(t), t->step, path, meta, 3);
 }
 
 static void fmt_eta(char *buf, size_t n, double s)
@@ -242,6 +250,160 @@ static int limit(int n, int lim)
     return lim > 0 && lim < n ? lim : n;
 }
 
+/* Images [first, first + n) of b, as a batch of their own (no copy). */
+static void micro_batch(const cz_batch *b, int first, int n, cz_batch *out)
+{
+    const size_t hw = (size_t)b->side * b->side, at = (size_t)first;
+    out->n = n;
+    out->side = b->side;
+    out->y = b->y + at * hw;
+    out->uv = b->uv + at * 2 * hw;
+    out->bins = b->bins + at * 2 * hw;
+    out->labels = b->labels + at;
+    out->indices = b->indices + at;
+}
+
+/* One optimiser step on the global batch b: this rank's accum micro-batches
+ * (micro-batch j of the global batch is images [j*micro, (j+1)*micro); rank r
+ * takes j = r*accum .. r*accum+accum-1), gradients averaged over them and
+ * over the ranks, so the update is that of one step on all of b except for
+ * the BatchNorm batch statistics, which are per micro-batch. *loss is the
+ * mean loss over the global batch; *stop is 1 when any rank was asked to
+ * stop, so that all ranks stop after the same step. */
+static cz_status train_step(trainer *t, const cz_batch *b, double lr, double *loss, int *stop)
+{
+    cz_model *m = &t->model;
+    const size_t np = m->graph.param_floats;
+    double sum = 0;
+    cz_status st;
+    for (int k = 0; k < t->accum; k++) {
+        cz_batch mb;
+        micro_batch(b, (t->rank * t->accum + k) * t->micro, t->micro, &mb);
+        double l;
+        if ((st = cz_model_forward(m, &mb, &l, NULL)) || (st = cz_model_backward(m)))
+            return st;
+        sum += l;
+        if (t->accum > 1 && k == 0)
+            memcpy(t->grad_sum, m->grads, np * sizeof *m->grads);
+        else if (t->accum > 1)
+            for (size_t i = 0; i < np; i++)
+                t->grad_sum[i] += m->grads[i];
+    }
+    if (t->accum > 1) { /* backward overwrites m->grads: the mean goes back there */
+        const float scale = 1.0f / (float)t->accum;
+        for (size_t i = 0; i < np; i++)
+            m->grads[i] = t->grad_sum[i] * scale;
+    }
+    double agreed[2] = {t->accum > 1 ? sum / t->accum : sum, t->cfg->stop && *t->cfg->stop};
+    if (t->ranks > 1) {
+        if ((st = cz_ddp_allreduce_mean(t->ddp, m->grads, np)) ||
+            (st = cz_ddp_allreduce_sum_f64(t->ddp, agreed, 2)))
+            return st;
+        agreed[0] /= t->ranks;
+    }
+    *loss = agreed[0];
+    *stop = agreed[1] > 0;
+    /* Every rank sees the same loss, so all refuse the step together. */
+    if (!isfinite(*loss))
+        return cz_fail(CZ_ERR_NUMERIC,
+                       "the loss became %g at epoch %d step %ld: training stopped; the last good "
+                       "checkpoint in %s is intact (try a lower --lr)",
+                       *loss, t->epoch + 1, t->step, t->cfg->out_dir);
+    return cz_model_step(m, lr);
+}
+
+/* Rank 0's model, optimiser, EMA and place in the run on every rank: the
+ * initial weights (the same seed gives the same ones, but a rank must not
+ * depend on that) and a resumed state, which rank 0 alone reads. */
+static cz_status sync_from_root(trainer *t)
+{
+    if (t->ranks == 1)
+        return CZ_OK;
+    cz_model *m = &t->model;
+    double where[6] = {t->epoch, t->batch_in_epoch, (double)t->step, t->best_val, t->best_epoch,
+                       (double)t->ema.updates};
+    struct {
+        void *p;
+        size_t floats;
+    } slabs[] = {{m->params, m->graph.param_floats}, {m->buffers, m->graph.buffer_floats},
+                 {m->opt.m, m->opt.n},               {m->opt.v, m->opt.n},
+                 {t->ema.params, t->ema.n_params},   {t->ema.buffers, t->ema.n_buffers}};
+    cz_status st = cz_ddp_broadcast(t->ddp, where, sizeof where, 0);
+    for (size_t i = 0; !st && i < sizeof slabs / sizeof slabs[0]; i++)
+        if (slabs[i].p)
+            st = cz_ddp_broadcast(t->ddp, slabs[i].p, slabs[i].floats * sizeof(float), 0);
+    if (st)
+        return st;
+    t->epoch = (int)where[0];
+    t->batch_in_epoch = (int)where[1];
+    t->step = (long)where[2];
+    m->opt.step = t->step;
+    t->best_val = where[3];
+    t->best_epoch = (int)where[4];
+    t->ema.updates = (long)where[5];
+    return CZ_OK;
+}
+
+/* BatchNorm as PyTorch's DDP: each rank trains with its own batch statistics
+ * and running statistics; rank 0's are the ones validated and kept. */
+static cz_status sync_running_stats(trainer *t)
+{
+    if (t->ranks == 1)
+        return CZ_OK;
+    cz_status st = cz_ddp_broadcast(t->ddp, t->model.buffers, t->model.graph.buffer_floats * sizeof(float), 0);
+    if (!st && t->cfg->ema > 0)
+        st = cz_ddp_broadcast(t->ddp, t->ema.buffers, t->ema.n_buffers * sizeof(float), 0);
+    return st;
+}
+
+/* The metric sums of every rank added up (counts travel as doubles: exact
+ * below 2^53). */
+static cz_status metrics_allreduce(const cz_ddp *d, cz_metrics *vm)
+{
+    enum { K = CZ_CIFAR_CLASSES };
+    double *const reals[] = {&vm->se_u,   &vm->se_v,          &vm->se_grey,      &vm->rgb_se,
+                             &vm->ce,     &vm->colorful_pred, &vm->colorful_true};
+    long *const counts[] = {&vm->pixels,          &vm->rgb_values, &vm->images,
+                            &vm->colorful_images, &vm->correct_u,  &vm->correct_v};
+    enum { NR = sizeof reals / sizeof reals[0], NC = sizeof counts / sizeof counts[0] };
+    double v[NR + NC + 2 * K + 1];
+    for (int i = 0; i < NR; i++)
+        v[i] = *reals[i];
+    for (int i = 0; i < NC; i++)
+        v[NR + i] = (double)*counts[i];
+    for (int k = 0; k < K; k++) {
+        v[NR + NC + k] = vm->se_class[k];
+        v[NR + NC + K + k] = (double)vm->px_class[k];
+    }
+    v[NR + NC + 2 * K] = vm->has_cls;
+    cz_status st = cz_ddp_allreduce_sum_f64(d, v, sizeof v / sizeof v[0]);
+    if (st)
+        return st;
+    for (int i = 0; i < NR; i++)
+        *reals[i] = v[i];
+    for (int i = 0; i < NC; i++)
+        *counts[i] = (long)v[NR + i];
+    for (int k = 0; k < K; k++) {
+        vm->se_class[k] = v[NR + NC + k];
+        vm->px_class[k] = (long)v[NR + NC + K + k];
+    }
+    vm->has_cls = v[NR + NC + 2 * K] > 0;
+    return CZ_OK;
+}
+
+/* Validation split across the ranks (a contiguous share each), reduced. */
+static cz_status validate(trainer *t, cz_model *m, const cz_dataset *ds, const int *val, int n_val,
+                          cz_decode dec, cz_metrics *vm)
+{
+    if (t->ranks == 1)
+        return cz_evaluate(m, ds, val, n_val, t->cfg->eval_batch, dec, vm);
+    const int lo = (int)((long)n_val * t->rank / t->ranks);
+    const int hi = (int)((long)n_val * (t->rank + 1) / t->ranks);
+    cz_metrics_init(vm);
+    cz_status st = hi > lo ? cz_evaluate(m, ds, val + lo, hi - lo, t->cfg->eval_batch, dec, vm) : CZ_OK;
+    return st ? st : metrics_allreduce(t->ddp, vm);
+}
+
 cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_split *split,
                    FILE *progress, cz_train_result *res)
 {
@@ -265,13 +427,23 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
     if (n_train < cfg->batch)
         return cz_fail(CZ_ERR_ARG, "the training split has %d images, fewer than one batch of %d",
                        n_train, cfg->batch);
-    if ((st = cz_mkdirs(cfg->out_dir)))
+    t.ddp = cfg->ddp;
+    t.rank = cfg->ddp ? cfg->ddp->rank : 0;
+    t.ranks = cfg->ddp ? cfg->ddp->size : 1;
+    t.accum = cfg->accum ? cfg->accum : 1; /* a zeroed configuration means no accumulation */
+    if (t.accum < 0 || cfg->batch % (t.ranks * t.accum) != 0)
+        return cz_fail(CZ_ERR_ARG,
+                       "--batch %d must divide into %d rank(s) x %d micro-batch(es) (--accum) of equal size",
+                       cfg->batch, t.ranks, t.accum);
+    t.micro = cfg->batch / (t.ranks * t.accum);
+    const int root = t.rank == 0; /* reads and writes OUT */
+    if (root && (st = cz_mkdirs(cfg->out_dir)))
         return st;
     snprintf(t.path_state, sizeof t.path_state, "%s/state.safetensors", cfg->out_dir);
     snprintf(t.path_best, sizeof t.path_best, "%s/best.safetensors", cfg->out_dir);
     snprintf(t.path_last, sizeof t.path_last, "%s/last.safetensors", cfg->out_dir);
     snprintf(t.path_log, sizeof t.path_log, "%s/log.jsonl", cfg->out_dir);
-    if (access(cfg->out_dir, W_OK) != 0)
+    if (root && access(cfg->out_dir, W_OK) != 0)
         return cz_fail(CZ_ERR_IO, "%s: output directory is not writable", cfg->out_dir);
 
     if ((st = cz_model_init(&t.model, cfg->arch, cfg->head, cfg->width, ds->side, cfg->seed)))
@@ -286,14 +458,21 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
             goto done;
         cz_ema_view_init(&t.ema_view, &t.ema, &t.model);
     }
-    if (cfg->resume) {
+    if (t.accum > 1 &&
+        !(t.grad_sum = cz_alloc_aligned(t.model.graph.param_floats, sizeof(float), "gradient sum"))) {
+        st = CZ_ERR_NOMEM;
+        goto done;
+    }
+    if (root && cfg->resume) {
         if ((st = load_state(&t)))
             goto done;
-    } else if (cz_file_exists(t.path_state)) {
+    } else if (root && cz_file_exists(t.path_state)) {
         st = cz_fail(CZ_ERR_ARG, "%s exists: pass --resume to continue that run, or choose another --out",
                      t.path_state);
         goto done;
     }
+    if ((st = sync_from_root(&t)))
+        goto done;
     cz_loader_opts lo = {.batch = cfg->batch, .flip = cfg->flip, .crop = cfg->crop, .shuffle = 1,
                          .drop_last = 1, .seed = cfg->seed};
     t.loader = cz_loader_create(ds, split->train, n_train, &lo);
@@ -318,16 +497,8 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
         while ((b = cz_loader_next(t.loader))) {
             double lr = cz_schedule_lr(cfg->schedule, cfg->optim.lr, t.step, total, warm);
             double loss;
-            if ((st = cz_model_forward(&t.model, b, &loss, NULL)))
-                goto done;
-            if (!isfinite(loss)) {
-                st = cz_fail(CZ_ERR_NUMERIC,
-                             "the loss became %g at epoch %d step %ld: training stopped; the last good "
-                             "checkpoint in %s is intact (try a lower --lr)",
-                             loss, t.epoch + 1, t.step, cfg->out_dir);
-                goto done;
-            }
-            if ((st = cz_model_backward(&t.model)) || (st = cz_model_step(&t.model, lr)))
+            int stop;
+            if ((st = train_step(&t, b, lr, &loss, &stop)))
                 goto done;
             if (cfg->ema > 0)
                 cz_ema_update(&t.ema, &t.model);
@@ -347,10 +518,10 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
                         loss_sum / loss_n, rate * cfg->batch, lr, eta, tty ? "" : "\n");
                 fflush(progress);
             }
-            if (cfg->stop && *cfg->stop) {
+            if (stop) {
                 if (tty)
                     fputc('\n', progress);
-                if ((st = save_state(&t)))
+                if (root && (st = save_state(&t)))
                     goto done;
                 if (progress)
                     fprintf(progress, "interrupted: state saved to %s (continue with --resume)\n",
@@ -365,18 +536,23 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
         /* Validation with mean decoding (SPEC §4). */
         cz_metrics vm;
         cz_decode dec = {CZ_DECODE_MEAN, CZ_DEFAULT_TEMPERATURE};
+        if ((st = sync_running_stats(&t)))
+            goto done;
         char raw[64] = ""; /* with an EMA, the raw weights' validation goes to the log too */
         if (cfg->ema > 0) {
-            if ((st = cz_evaluate(&t.model, ds, split->val, n_val, cfg->eval_batch, dec, &vm)))
+            if ((st = validate(&t, &t.model, ds, split->val, n_val, dec, &vm)))
                 goto done;
             snprintf(raw, sizeof raw, ", \"val_chroma_mse_raw\": %.8f", cz_metrics_mse(&vm));
             uint64_t bn_seed = cfg->seed + 0x9E3779B97F4A7C15ull * (uint64_t)(t.epoch + 1);
-            if (cfg->ema_bn == CZ_EMA_BN_REESTIMATE &&
+            /* on rank 0, whose statistics the others then take */
+            if (cfg->ema_bn == CZ_EMA_BN_REESTIMATE && root &&
                 (st = cz_ema_reestimate_bn(&t.ema, &t.model, ds, split->train, n_train, cfg->batch,
                                            CZ_EMA_REESTIMATE_BATCHES, bn_seed)))
                 goto done;
+            if (cfg->ema_bn == CZ_EMA_BN_REESTIMATE && (st = sync_running_stats(&t)))
+                goto done;
         }
-        if ((st = cz_evaluate(shipped_model(&t), ds, split->val, n_val, cfg->eval_batch, dec, &vm)))
+        if ((st = validate(&t, shipped_model(&t), ds, split->val, n_val, dec, &vm)))
             goto done;
         double val = cz_metrics_mse(&vm);
         t.epoch++;
@@ -399,11 +575,11 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
                  loss_n * (double)cfg->batch / train_s);
         /* Models first, state last: a crash in between resumes this epoch's
          * end from the previous state and rewrites the same files. */
-        if ((st = save_model(&t, t.path_last, val, t.epoch)))
+        if (root && (st = save_model(&t, t.path_last, val, t.epoch)))
             goto done;
-        if (improved && (st = save_model(&t, t.path_best, val, t.epoch)))
+        if (root && improved && (st = save_model(&t, t.path_best, val, t.epoch)))
             goto done;
-        if ((st = save_state(&t)) || (st = append_log(t.path_log, line)))
+        if (root && ((st = save_state(&t)) || (st = append_log(t.path_log, line))))
             goto done;
     }
 finish:

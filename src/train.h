@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "colorize/dataset.h"
+#include "ddp.h"
 #include "ema.h"
 #include "loss_recipe.h"
 #include "model.h"
@@ -35,6 +36,11 @@ typedef struct cz_train_config {
     double ema;         /* decay of the weight EMA (0 = off); the EMA is validated and saved */
     cz_ema_bn ema_bn;   /* its BatchNorm statistics */
     cz_cls_loss cls_loss; /* cls head: target and hybrid MSE weight */
+    /* Execution layout, not part of the configuration's identity (a run
+     * resumes with any of them): each step is `accum` micro-batches of
+     * batch / (ranks x accum) images on each of ddp's ranks (NULL: one). */
+    int accum;
+    const cz_ddp *ddp;
     volatile sig_atomic_t *stop; /* set (e.g. by SIGINT) to checkpoint and stop */
 } cz_train_config;
 
@@ -52,7 +58,11 @@ void cz_train_defaults(cz_train_config *c);
 void cz_train_config_json(const cz_train_config *c, char *buf, size_t size);
 
 /* Train on ds with the given split. Progress goes to `progress` (updated in
- * place when it is a terminal); a JSONL line per epoch to OUT/log.jsonl. */
+ * place when it is a terminal); a JSONL line per epoch to OUT/log.jsonl.
+ * Data-parallel (cfg->ddp of more than one rank): every rank calls this with
+ * the same configuration and data; rank 0 alone reads and writes OUT (pass
+ * progress NULL on the others). A failure on one rank is not announced to
+ * the others: end the job (cz_ddp_abort) rather than return normally. */
 cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_split *split,
                    FILE *progress, cz_train_result *res);
 
