@@ -1,5 +1,5 @@
 /* safetensors writer: the header's JSON through jansson, tensors in name
- * order, written atomically (cz_write_file_atomic). */
+ * order, written atomically (cz_atomic_open / cz_atomic_commit). */
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
