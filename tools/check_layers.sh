@@ -12,8 +12,11 @@
 # and ref backends are private to their folders: only backend/dnnl includes
 # <dnnl.h>, and neither includes the other's headers. Prints FILE:LINE and the
 # include for each offence; exit status 1 if there is one.
-# Usage: tools/check_layers.sh [SOURCE_DIR]
+# Usage: tools/check_layers.sh [--graph] [SOURCE_DIR]
+#   --graph  also print the include graph: each layer and the layers it includes
 set -euo pipefail
+graph=0
+[ "${1:-}" = --graph ] && { graph=1; shift; }
 cd "${1:-$(dirname "$0")/..}"
 
 # What each layer may include besides itself.
@@ -46,6 +49,7 @@ layer_of() { # path -> layer ("" outside every layer)
 }
 
 declare -A header=() # bare name -> path
+declare -A uses=()   # layer -> " layer layer ..." it includes
 fail=0
 for h in $(find src -name '*.h' | sort); do
   b=${h##*/}
@@ -89,6 +93,7 @@ for f in $(find src include/colorize -name '*.[ch]' | sort); do
       continue
     fi
     to=$(layer_of "$target")
+    [ "$to" != "$from" ] && [[ ${uses[$from]:-} != *" $to "* ]] && uses[$from]="${uses[$from]:-} $to "
     [[ $target == include/colorize/* ]] && pub=1 || pub=0
     ok=0
     if [ "$from" = cli ] && [ "$pub" = 1 ]; then
@@ -107,5 +112,10 @@ for f in $(find src include/colorize -name '*.[ch]' | sort); do
     fi
   done < <(grep -nE '^[[:space:]]*#[[:space:]]*include' "$f" || true)
 done
+if [ "$graph" = 1 ]; then
+  for l in cli app model backend backend/dnnl backend/ref graph data io core; do
+    echo "$l -> $(tr -s ' ' '\n' <<<"${uses[$l]:-}" | sort | xargs)"
+  done
+fi
 [ "$fail" = 0 ] && echo "check_layers: every include points down the layers"
 exit "$fail"
