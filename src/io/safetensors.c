@@ -380,23 +380,18 @@ cz_status cz_st_expect(const cz_st_file *f, const char *name, cz_st_dtype dtype,
     return CZ_OK;
 }
 
-cz_status cz_st_copy_f32(const cz_st_tensor *t, float *dst)
+static cz_status copy_as(const cz_st_tensor *t, cz_st_dtype dtype, void *dst)
 {
-    if (t->dtype != CZ_ST_F32)
-        return cz_fail(CZ_ERR_ARG, "tensor '%s' is %s, not F32", t->name, cz_st_dtype_name(t->dtype));
+    if (t->dtype != dtype)
+        return cz_fail(CZ_ERR_ARG, "tensor '%s' is %s, not %s", t->name, cz_st_dtype_name(t->dtype),
+                       cz_st_dtype_name(dtype));
     if (t->nbytes)
         memcpy(dst, t->data, t->nbytes);
     return CZ_OK;
 }
 
-cz_status cz_st_copy_i64(const cz_st_tensor *t, int64_t *dst)
-{
-    if (t->dtype != CZ_ST_I64)
-        return cz_fail(CZ_ERR_ARG, "tensor '%s' is %s, not I64", t->name, cz_st_dtype_name(t->dtype));
-    if (t->nbytes)
-        memcpy(dst, t->data, t->nbytes);
-    return CZ_OK;
-}
+cz_status cz_st_copy_f32(const cz_st_tensor *t, float *dst) { return copy_as(t, CZ_ST_F32, dst); }
+cz_status cz_st_copy_i64(const cz_st_tensor *t, int64_t *dst) { return copy_as(t, CZ_ST_I64, dst); }
 
 const char *cz_st_metadata(const cz_st_file *f, const char *key)
 {
