@@ -105,6 +105,7 @@ for f in $(find src include/colorize -name '*.[ch]' | sort); do
     [[ $f == include/* && $pub = 0 ]] && ok=0
     if [ "$ok" = 0 ]; then
       why="$from may not include $to"
+      [ -z "$to" ] && why="it is in no layer folder: move it into one of src/*/"
       [ "$from" = cli ] && why="the CLI includes public, app and core headers only"
       [[ $f == include/* ]] && why="a public header includes only public headers"
       echo "$f:$line: $text ($why: $target)"
