@@ -76,4 +76,26 @@ static inline void check_failed_read(cz_status st, const cz_image *img, const ch
     CHECK(error_names(name));
 }
 
+/* 300 copies of data with 1 to 4 random bytes changed after the first
+ * `keep`: each read either gives a w x h picture (w = 0: any size) or fails,
+ * leaving the image empty and naming `name`. copy holds size bytes. */
+static inline int damaged_reads_consistent(const uint8_t *data, size_t size, size_t keep, uint32_t seed,
+                                           int w, int h, const char *name, uint8_t *copy)
+{
+    int consistent = 1;
+    for (int trial = 0; trial < 300; trial++) {
+        cz_image img = {0};
+        memcpy(copy, data, size);
+        int flips = 1 + (int)(lcg(&seed) % 4);
+        for (int f = 0; f < flips; f++)
+            copy[keep + lcg(&seed) % (size - keep)] = (uint8_t)lcg(&seed);
+        if (cz_image_read_memory(copy, size, name, &img) == CZ_OK)
+            consistent &= img.pixels != NULL && (w ? img.width == w && img.height == h : img.width > 0 && img.height > 0);
+        else
+            consistent &= img.pixels == NULL && error_names(name);
+        cz_image_free(&img);
+    }
+    return consistent;
+}
+
 #endif
