@@ -26,6 +26,7 @@
 #include "colorize/colorspace.h"
 #include "colorize/error.h"
 #include "colorize/image.h"
+#include "colorize/threads.h" /* cz_set_threads */
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,11 +57,6 @@ typedef struct cz_colorizer_options {
 } cz_colorizer_options;
 
 typedef struct cz_colorizer cz_colorizer;
-
-/* Threads used for computing (OpenMP) by every colorizer, training and
- * evaluation in the process; n <= 0 leaves the default. */
-void cz_set_threads(int n);
-int cz_threads(void);
 
 /* Load a model (NULL: the shipped default model). */
 cz_status cz_colorizer_open(const char *model_path, const cz_colorizer_options *options,

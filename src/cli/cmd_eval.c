@@ -7,7 +7,6 @@
 #include "cli.h"
 #include "colorize/colorize.h"
 #include "evaluate.h"
-#include "model_io.h"
 #include "paths.h"
 #include "sample_grid.h"
 #include "util.h"
@@ -104,9 +103,7 @@ int cmd_eval(int argc, char **argv)
     }
     cz_set_threads(threads);
     cz_model model;
-    cz_status st = cz_model_load(model_path, &model);
-    if (!st && (st = cz_model_set_backend(&model, backend)))
-        cz_model_free(&model);
+    cz_status st = cz_evaluate_load(model_path, backend, &model);
     if (st) {
         cli_error("eval", "%s", cz_last_error());
         return CLI_EXIT_FAIL;

@@ -41,5 +41,7 @@ int cz_file_exists(const char *path);
 
 /* Monotonic seconds. */
 double cz_now(void);
+/* qsort order of doubles, ascending. */
+int cz_cmp_double(const void *a, const void *b);
 
 #endif

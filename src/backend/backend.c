@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "backend.h"
-#include "colorize/colorize.h"
+#include "colorize/threads.h"
 #include "util.h"
 
 const char *const cz_prof_names[CZ_PROF_COUNT] = {

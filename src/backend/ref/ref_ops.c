@@ -44,6 +44,19 @@ void ref_conv2d_forward(float *out, const float *in, const float *weight, const 
                 }
 }
 
+/* dbias[c] += sum of dout over batch and positions; dout [n, c, ho, wo]. */
+static void bias_backward(float *dbias, const float *dout, int n, int c, int ho, int wo)
+{
+    for (int co = 0; co < c; co++) {
+        double acc = 0;
+        for (int b = 0; b < n; b++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                    acc += dout[at4(b, co, oy, ox, c, ho, wo)];
+        dbias[co] += (float)acc;
+    }
+}
+
 /* Output position along one axis that kernel tap k reads input i from, or -1:
  * o * stride - pad + k == i. */
 static int tap_source(int i, int k, int stride, int pad, int out_size)
@@ -60,14 +73,7 @@ void ref_conv2d_backward(float *din, float *dweight, float *dbias, const float *
 {
     const int ho = ref_conv2d_out_h(g), wo = ref_conv2d_out_w(g);
     if (dbias)
-        for (int co = 0; co < g->cout; co++) {
-            double acc = 0;
-            for (int b = 0; b < g->n; b++)
-                for (int oy = 0; oy < ho; oy++)
-                    for (int ox = 0; ox < wo; ox++)
-                        acc += dout[at4(b, co, oy, ox, g->cout, ho, wo)];
-            dbias[co] += (float)acc;
-        }
+        bias_backward(dbias, dout, g->n, g->cout, ho, wo);
     if (dweight)
         for (int co = 0; co < g->cout; co++)
             for (int ci = 0; ci < g->cin; ci++)
@@ -148,14 +154,7 @@ void ref_conv_transpose2d_backward(float *din, float *dweight, float *dbias, con
 {
     const int ho = ref_conv_transpose2d_out_h(g), wo = ref_conv_transpose2d_out_w(g);
     if (dbias)
-        for (int co = 0; co < g->cout; co++) {
-            double acc = 0;
-            for (int b = 0; b < g->n; b++)
-                for (int oy = 0; oy < ho; oy++)
-                    for (int ox = 0; ox < wo; ox++)
-                        acc += dout[at4(b, co, oy, ox, g->cout, ho, wo)];
-            dbias[co] += (float)acc;
-        }
+        bias_backward(dbias, dout, g->n, g->cout, ho, wo);
     if (dweight)
         for (int ci = 0; ci < g->cin; ci++)
             for (int co = 0; co < g->cout; co++)

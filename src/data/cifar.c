@@ -36,7 +36,7 @@ const char *cz_data_default_dir(void)
     return env && env[0] ? env : "data/cifar-10-batches-bin";
 }
 
-static cz_status cifar_join(char *buf, size_t size, const char *dir, const char *name)
+cz_status cz_cifar_join(char *buf, size_t size, const char *dir, const char *name)
 {
     int n = snprintf(buf, size, "%s/%s", dir, name);
     if (n < 0 || (size_t)n >= size)
@@ -122,7 +122,7 @@ static cz_status cifar_open_all(const char *dir, FILE *fps[CZ_CIFAR_FILES])
     for (int f = 0; f < CZ_CIFAR_FILES; f++) {
         char path[4096];
         long size;
-        cz_status st = cifar_join(path, sizeof path, dir, cz_cifar_files[f].name);
+        cz_status st = cz_cifar_join(path, sizeof path, dir, cz_cifar_files[f].name);
         if (!st)
             st = cifar_open(path, &fps[f], &size);
         if (!st && size != CZ_CIFAR_FILE_BYTES)
@@ -148,7 +148,7 @@ cz_status cz_cifar_load(const char *dir, cz_dataset *ds)
     }
     for (int f = 0; !st && f < CZ_CIFAR_FILES; f++) {
         char path[4096];
-        cifar_join(path, sizeof path, dir, cz_cifar_files[f].name); /* fit above */
+        cz_cifar_join(path, sizeof path, dir, cz_cifar_files[f].name); /* fit above */
         size_t first = (size_t)f * CZ_CIFAR_PER_FILE;
         st = cifar_read_records(fps[f], path, CZ_CIFAR_PER_FILE,
                                 ds->pixels + first * CZ_CIFAR_PIXELS, ds->labels + first);
@@ -280,7 +280,7 @@ cz_status cz_cifar_verify(const char *dir, FILE *report)
         fprintf(report, "CIFAR-10 in %s:\n", dir);
     for (int f = 0; f < CZ_CIFAR_FILES; f++) {
         char path[4096], why[256];
-        cz_status st = cifar_join(path, sizeof path, dir, cz_cifar_files[f].name);
+        cz_status st = cz_cifar_join(path, sizeof path, dir, cz_cifar_files[f].name);
         if (st) {
             free(labels);
             return st;

@@ -3,7 +3,16 @@
 #include <string.h>
 
 #include "evaluate.h"
+#include "model_io.h"
 #include "util.h"
+
+cz_status cz_evaluate_load(const char *path, const char *backend, cz_model *m)
+{
+    cz_status st = cz_model_load(path, m);
+    if (!st && backend && (st = cz_model_set_backend(m, backend)))
+        cz_model_free(m);
+    return st;
+}
 
 cz_status cz_evaluate(cz_model *m, const cz_dataset *ds, const int *idx, int count, int batch,
                       cz_decode decode, cz_metrics *out)

