@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (clang, ASan + UBSan) into build-fuzz/ and run
-# them one at a time. Usage: scripts/fuzz.sh [TARGET] [SECONDS]
+# them one at a time. Usage: scripts/fuzz.sh [TARGET] [SECONDS] [RUNS]
 #   TARGET   safetensors, model, png, jpeg, cifar, folder, or all (default)
 #   SECONDS  per target (default 30)
+#   RUNS     stop a target after this many executions instead (the long
+#            run: scripts/fuzz.sh all 86400 10000000)
 # Each run has a 2 GB memory cap and a 10 s cap per input, starts from a copy
 # of the committed seeds (tests/fuzz/corpus/TARGET) in out/fuzz/corpus/, and
 # saves a finding as a reproducer in out/fuzz/findings/ (replay one with
@@ -12,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:-all}
 seconds=${2:-30}
+runs=${3:-}
 all=(safetensors model png jpeg cifar folder)
 if [ "$target" = all ]; then targets=("${all[@]}"); else targets=("$target"); fi
 for t in "${targets[@]}"; do
@@ -30,13 +33,13 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus"
   cp -n tests/fuzz/corpus/$t/* "$corpus"/ 2>/dev/null || true
   log=out/fuzz/$t.log
-  echo "fuzz.sh: $t for ${seconds} s (log $log)"
+  echo "fuzz.sh: $t for ${runs:+$runs executions or }${seconds} s (log $log)"
   set +e
   # libFuzzer's own threads stay at one; the library's OpenMP too.
   OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     build-fuzz/tests/fuzz/fuzz_$t "$corpus" -dict=tests/fuzz/dict/$t.dict \
-      -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 \
+      -max_total_time="$seconds" ${runs:+-runs=$runs} -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 \
       -artifact_prefix=out/fuzz/findings/$t- -print_final_stats=1 >"$log" 2>&1
   rc=$?
   set -e

@@ -1,6 +1,5 @@
 /* cz_folder_load: picture selection and order, crop + resize, planar RGB
  * layout, unreadable files skipped and reported; cz_dataset_free. */
-#include <dirent.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,21 +11,7 @@
 
 static char tmpdir[] = "/tmp/cz_test_folder_XXXXXX";
 
-static void tpath(char *buf, size_t n, const char *name)
-{
-    snprintf(buf, n, "%s/%s", tmpdir, name);
-}
-
-static int write_bytes(const char *name, const void *data, size_t size)
-{
-    char path[4096];
-    tpath(path, sizeof path, name);
-    FILE *fp = fopen(path, "wb");
-    if (!fp)
-        return 0;
-    int ok = fwrite(data, 1, size, fp) == size;
-    return fclose(fp) == 0 && ok;
-}
+#include "image_test.h"
 
 static int write_png(const char *name, int w, int h, int c, const uint8_t *px)
 {
@@ -41,7 +26,7 @@ static int write_png(const char *name, int w, int h, int c, const uint8_t *px)
     return ok;
 }
 
-static void remove_tmpdir(void)
+static void remove_tree(void)
 {
     static const char *const files[] = {"a.png", "b.PNG", "c.jpg", "notes.txt", "bad/only.jpeg"};
     char path[4096];
@@ -177,6 +162,6 @@ int main(void)
     CHECK(make_folder());
     test_load();
     test_load_errors();
-    remove_tmpdir();
+    remove_tree();
     TEST_END();
 }

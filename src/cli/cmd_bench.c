@@ -1,110 +1,11 @@
 /* colorize bench: training and inference throughput of the engine. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 
+#include "bench.h"
 #include "cli.h"
+#include "peak.h"
 #include "colorize/colorize.h"
-#include "colorize/dataset.h"
-#include "model.h"
-#include "util.h"
-
-typedef struct bench_result {
-    double train_img_s, infer_img_s, gflops_train, gflops_infer, mem_mib;
-    double prof[CZ_PROF_COUNT], other_ms;
-} bench_result;
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* Synthetic batch: the engine's speed does not depend on the values. A
- * training step is the model's forward (with the loss), backward and Adam
- * step; inference is cz_model_predict. */
-static cz_status bench_one(const char *backend, cz_arch arch, cz_head head, int width, int batch, int steps,
-                           int warmup, int profile, bench_result *r)
-{
-    memset(r, 0, sizeof *r);
-    cz_model m;
-    cz_status st = cz_model_init(&m, arch, head, width, 32, 1);
-    if (st)
-        return st;
-    const int hw = 1024;
-    cz_optim_config oc;
-    cz_optim_defaults(&oc);
-    cz_batch b = {.n = batch, .side = 32};
-    float *x = cz_alloc_aligned((size_t)batch * hw, 4, "input");
-    float *uv = cz_alloc_aligned((size_t)batch * 2 * hw, 4, "target");
-    int32_t *bins = cz_alloc_aligned((size_t)batch * 2 * hw, 4, "bins");
-    double *t = cz_alloc((size_t)(steps + warmup), sizeof(double), "timings");
-    if (!x || !uv || !bins || !t) {
-        st = CZ_ERR_NOMEM;
-        goto done;
-    }
-    cz_rng rng = {7};
-    for (size_t i = 0; i < (size_t)batch * hw; i++)
-        x[i] = cz_rng_uniform(&rng);
-    for (size_t i = 0; i < (size_t)batch * 2 * hw; i++) {
-        uv[i] = (cz_rng_uniform(&rng) - 0.5f) * 0.8f;
-        bins[i] = (int32_t)(cz_rng_next(&rng) % 20);
-    }
-    b.y = x;
-    b.uv = uv;
-    b.bins = bins;
-    if ((backend && (st = cz_model_set_backend(&m, backend))) || (st = cz_model_optim_init(&m, &oc)))
-        goto done;
-    double engine = 0, total = 0;
-    for (int i = 0; i < warmup + steps; i++) {
-        if (i == warmup && profile)
-            cz_model_profile(&m, 1);
-        double loss, t0 = cz_now();
-        if ((st = cz_model_forward(&m, &b, &loss, NULL)) || (st = cz_model_backward(&m)) ||
-            (st = cz_model_step(&m, 1e-3)))
-            goto done;
-        t[i] = cz_now() - t0;
-        if (i >= warmup)
-            total += t[i];
-    }
-    double step_s = median(t + warmup, steps);
-    double flops = cz_graph_flops(&m.graph) * batch;
-    r->train_img_s = batch / step_s;
-    r->gflops_train = 3 * flops / step_s / 1e9; /* forward + backward-data + backward-weights */
-    r->mem_mib = cz_model_memory(&m) / 1048576.0;
-    if (profile) {
-        const double *p = cz_model_profile_times(&m);
-        for (int k = 0; k < CZ_PROF_COUNT; k++) {
-            r->prof[k] = p[k] / steps * 1e3;
-            engine += p[k];
-        }
-        r->other_ms = (total - engine) / steps * 1e3;
-    }
-    cz_model_drop_nets(&m); /* the training net's memory is not the inference's */
-    for (int i = 0; i < warmup + steps; i++) {
-        double t0 = cz_now();
-        if ((st = cz_model_predict(&m, x, batch, 32, 32, (cz_decode){CZ_DECODE_MEAN, CZ_DEFAULT_TEMPERATURE}, NULL, NULL)))
-            goto done;
-        t[i] = cz_now() - t0;
-    }
-    step_s = median(t + warmup, steps);
-    r->infer_img_s = batch / step_s;
-    r->gflops_infer = flops / step_s / 1e9;
-done:
-    cz_model_free(&m);
-    free(x);
-    free(uv);
-    free(bins);
-    free(t);
-    return st;
-}
 
 static double peak_rss_mib(void)
 {
@@ -132,7 +33,10 @@ int cmd_bench(int argc, char **argv)
     const char *pos[1];
     int npos, rc = cli_parse("bench", "[--arch A --head H --width W] [options]",
                              "Measure training images/s (forward, loss, backward, Adam) and inference\n"
-                             "images/s on synthetic batches: the median of --steps steps after --warmup.",
+                             "images/s on synthetic batches: the median of --steps steps after --warmup.\n"
+                             "GFLOP/s count the forward's FLOP once for inference and three times for\n"
+                             "training; %peak reads them against this machine's fp32 FMA peak, measured\n"
+                             "first on the same threads (register-only FMA chains of the widest ISA).",
                              opts, argc, argv, pos, 0, &npos);
     if (rc)
         return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
@@ -156,28 +60,40 @@ int cmd_bench(int argc, char **argv)
         for (int a = 0; a < CZ_ARCH_COUNT; a++)
             archs[n_arch++] = (cz_arch)a;
     }
-    if (!json)
-        printf("%-7s %-4s %5s %6s %12s %12s %11s %11s %9s\n", "network", "head", "width", "batch",
-               "train img/s", "infer img/s", "train GF/s", "infer GF/s", "act MiB");
+    /* The widest instruction set comes first; a third of a second is
+     * enough for register-only chains to reach their rate. */
+    cz_peak peak = {"none", 0, 0};
+    if (cz_peak_measure(&peak, 1, threads, 0.3) < 1 || !(peak.gflops > 0))
+        peak.gflops = 0;
+    const double pk = peak.gflops > 0 ? 100.0 / peak.gflops : 0;
+    if (!json) {
+        printf("fp32 FMA peak: %.1f GFLOP/s (%s, %d threads)\n", peak.gflops, peak.isa, peak.threads);
+        printf("%-7s %-4s %5s %6s %12s %12s %11s %11s %7s %7s %9s\n", "network", "head", "width", "batch",
+               "train img/s", "infer img/s", "train GF/s", "infer GF/s", "tr %pk", "in %pk", "act MiB");
+    }
     for (int wi = 0; wi < n_width; wi++)
         for (int a = 0; a < n_arch; a++)
             for (int h = 0; h < n_head; h++) {
-                bench_result r;
-                if (bench_one(backend, archs[a], heads[h], widths[wi], batch, steps, warmup, profile, &r)) {
+                cz_bench_result r;
+                if (cz_bench_run(backend, archs[a], heads[h], widths[wi], batch, steps, warmup, profile, &r)) {
                     cli_error("bench", "%s", cz_last_error());
                     return CLI_EXIT_FAIL;
                 }
                 if (json) {
                     printf("{\"impl\": \"colorize\", \"arch\": \"%s\", \"head\": \"%s\", \"width\": %d, "
                            "\"batch\": %d, \"threads\": %d, \"train_img_s\": %.2f, \"infer_img_s\": %.2f, "
-                           "\"gflops_train\": %.2f, \"gflops_infer\": %.2f, \"peak_rss_mib\": %.1f}\n",
+                           "\"gflops_train\": %.2f, \"gflops_infer\": %.2f, \"peak_gflops\": %.2f, "
+                           "\"peak_isa\": \"%s\", \"train_peak_fraction\": %.4f, "
+                           "\"infer_peak_fraction\": %.4f, \"peak_rss_mib\": %.1f}\n",
                            cz_arch_name(archs[a]), cz_head_name(heads[h]), widths[wi], batch,
                            cz_threads(), r.train_img_s, r.infer_img_s, r.gflops_train,
-                           r.gflops_infer, peak_rss_mib());
+                           r.gflops_infer, peak.gflops, peak.isa, r.gflops_train * pk / 100,
+                           r.gflops_infer * pk / 100, peak_rss_mib());
                 } else {
-                    printf("%-7s %-4s %5d %6d %12.1f %12.1f %11.1f %11.1f %9.0f\n", cz_arch_name(archs[a]),
-                           cz_head_name(heads[h]), widths[wi], batch, r.train_img_s, r.infer_img_s,
-                           r.gflops_train, r.gflops_infer, r.mem_mib);
+                    printf("%-7s %-4s %5d %6d %12.1f %12.1f %11.1f %11.1f %6.1f%% %6.1f%% %9.0f\n",
+                           cz_arch_name(archs[a]), cz_head_name(heads[h]), widths[wi], batch,
+                           r.train_img_s, r.infer_img_s, r.gflops_train, r.gflops_infer,
+                           r.gflops_train * pk, r.gflops_infer * pk, r.mem_mib);
                 }
                 if (profile) {
                     for (int k = 0; k < CZ_PROF_COUNT; k++)

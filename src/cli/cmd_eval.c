@@ -7,7 +7,6 @@
 #include "cli.h"
 #include "colorize/colorize.h"
 #include "evaluate.h"
-#include "model_io.h"
 #include "paths.h"
 #include "sample_grid.h"
 #include "util.h"
@@ -67,7 +66,7 @@ int cmd_eval(int argc, char **argv)
     const char *model_path = def_model, *split_part = "test", *decode_text = "mean", *json = NULL;
     const char *backend = "dnnl";
     const char *samples = NULL, *protocol = "seeded", *data = cz_data_default_dir();
-    int split_seed = 0, batch = 250, threads = 2, limit = 0, n_samples = 24;
+    int split_seed = 0, batch = 250, threads = 2, limit = 0, n_samples = 24, flip = 0;
     cli_opt opts[] = {
         {"model", CLI_OPT_STR, &model_path, "model file (.safetensors)", 0, 0},
         {"split", CLI_OPT_STR, &split_part, "test, val, or all (every image of --data)", 0, 0},
@@ -82,6 +81,7 @@ int cmd_eval(int argc, char **argv)
         {"batch", CLI_OPT_INT, &batch, "images per forward pass", 1, 4096},
         {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
         {"backend", CLI_OPT_STR, &backend, "dnnl, or ref (the slow reference, for debugging)", 0, 0},
+        {"flip", CLI_OPT_FLAG, &flip, "test-time flip averaging: mean of the outputs of each image and its mirror", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0}};
     const char *pos[1];
     int npos, rc = cli_parse("eval", "[--model FILE] [options]",
@@ -103,9 +103,7 @@ int cmd_eval(int argc, char **argv)
     }
     cz_set_threads(threads);
     cz_model model;
-    cz_status st = cz_model_load(model_path, &model);
-    if (!st && (st = cz_model_set_backend(&model, backend)))
-        cz_model_free(&model);
+    cz_status st = cz_evaluate_load(model_path, backend, &model);
     if (st) {
         cli_error("eval", "%s", cz_last_error());
         return CLI_EXIT_FAIL;
@@ -136,19 +134,22 @@ int cmd_eval(int argc, char **argv)
     }
     if (limit > 0 && limit < count)
         count = limit;
+    model.flip_average = flip;
     cz_metrics m;
     double t0 = cz_now();
     if (cz_evaluate(&model, &ds, idx, count, batch, decode, &m)) {
         cli_error("eval", "%s", cz_last_error());
         goto done;
     }
-    char dec[32], split_name[64];
+    char dec[40], split_name[64];
     cz_decode_format(decode, dec, sizeof dec);
+    if (flip) /* recorded with the decoding rule in the table and the JSON */
+        strncat(dec, "+flip", sizeof dec - strlen(dec) - 1);
     if (all)
         snprintf(split_name, sizeof split_name, "all of %s", data);
     else
         snprintf(split_name, sizeof split_name, "%s (%s, seed %d)", split_part, protocol, split_seed);
-    print_table(&m, &model, model_path, split_name, model.head == CZ_HEAD_CLS ? dec : "none (regression)");
+    print_table(&m, &model, model_path, split_name, model.head == CZ_HEAD_CLS ? dec : flip ? "flip" : "none (regression)");
     fprintf(stderr, "evaluated %d images in %.1f s\n", count, cz_now() - t0);
     if (json) {
         cz_atomic_file af;
@@ -156,7 +157,7 @@ int cmd_eval(int argc, char **argv)
             cli_error("eval", "%s", cz_last_error());
             goto done;
         }
-        cz_metrics_json(&m, af.fp, model.head == CZ_HEAD_CLS ? dec : "none", split_part);
+        cz_metrics_json(&m, af.fp, model.head == CZ_HEAD_CLS ? dec : flip ? "flip" : "none", split_part);
         fputc('\n', af.fp);
         if (cz_atomic_commit(&af)) {
             cli_error("eval", "%s", cz_last_error());

@@ -146,7 +146,7 @@ int cmd_run(int argc, char **argv)
     cz_default_model_path(def_model, sizeof def_model);
     const char *model = def_model, *out = NULL, *outdir = NULL, *decode_text = "mean", *truth = NULL;
     const char *backend = "dnnl";
-    int size = CZ_DEFAULT_WORKING_SIZE, threads = 2, compare = 0, overwrite = 0;
+    int size = CZ_DEFAULT_WORKING_SIZE, threads = 2, compare = 0, overwrite = 0, no_flip = 0;
     int max_pixels = (int)CZ_DEFAULT_MAX_PIXELS;
     cli_opt opts[] = {
         {"model", CLI_OPT_STR, &model, "model file (.safetensors)", 0, 0},
@@ -154,6 +154,7 @@ int cmd_run(int argc, char **argv)
         {"outdir", CLI_OPT_STR, &outdir, "output folder (default: colorized/)", 0, 0},
         {"size", CLI_OPT_INT, &size, "working resolution: shorter side seen by the network", 8, 4096},
         {"decode", CLI_OPT_STR, &decode_text, "cls decoding: mean, annealed[:T] or mode", 0, 0},
+        {"no-flip", CLI_OPT_FLAG, &no_flip, "no test-time flip averaging (half the network time)", 0, 0},
         {"compare", CLI_OPT_FLAG, &compare, "write grey | colourised side by side", 0, 0},
         {"overwrite", CLI_OPT_FLAG, &overwrite, "replace existing output files", 0, 0},
         {"truth", CLI_OPT_STR, &truth, "folder of colour originals (same names): report chroma MSE", 0, 0},
@@ -178,7 +179,8 @@ int cmd_run(int argc, char **argv)
         cli_error("run", "give either -o or --outdir, not both");
         return CLI_EXIT_USAGE;
     }
-    cz_colorizer_options co = {.working_size = size, .max_pixels = (size_t)max_pixels, .backend = backend};
+    cz_colorizer_options co = {.working_size = size, .max_pixels = (size_t)max_pixels, .backend = backend,
+                               .flip = no_flip ? -1 : 1};
     if (cz_decode_parse(decode_text, &co.decode)) {
         cli_error("run", "%s", cz_last_error());
         return CLI_EXIT_USAGE;

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "colorize/dataset.h"
 #include "study.h"
+#include "util.h"
 
 #ifndef COLORIZE_COMMIT
 #define COLORIZE_COMMIT "unknown"
@@ -97,12 +98,6 @@ static int run_locked(const char *dir)
     return busy;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int cmd_study_status(const study_plan *p, const char *out, const char *merge, int jobs)
 {
     json_t *sum = read_summaries(out, merge);
@@ -156,7 +151,7 @@ static int cmd_study_status(const study_plan *p, const char *out, const char *me
            n_paused, n_todo);
     if (remaining > 0) {
         if (nrates) {
-            qsort(rates, (size_t)nrates, sizeof *rates, cmp_double);
+            qsort(rates, (size_t)nrates, sizeof *rates, cz_cmp_double);
             double eta = remaining * rates[nrates / 2] / (jobs > 0 ? jobs : 1);
             printf("ETA %.1f h with %d job(s) at the median measured rate of %d run(s) trained here\n", eta / 3600,
                    jobs, nrates);

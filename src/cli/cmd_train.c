@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "colorize/colorize.h"
+#include "ddp.h"
 #include "train.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -20,11 +21,11 @@ typedef struct train_args {
     cz_train_config cfg;
     const char *arch, *head, *optim, *sched, *aug, *split_name, *data, *backend, *target, *ema_bn;
     double lr, wd, momentum, warmup;
-    int seed, split_seed, threads, nesterov, resume;
+    int seed, split_seed, threads, nesterov, resume, ddp;
 } train_args;
 
 /* The option table, bound to a's fields (defaults are a's values). */
-#define TRAIN_N_OPTS 29
+#define TRAIN_N_OPTS 31
 static void train_opts(train_args *a, cli_opt *o)
 {
     cz_train_config *c = &a->cfg;
@@ -64,6 +65,10 @@ static void train_opts(train_args *a, cli_opt *o)
         {"aux-class", CLI_OPT_FLOAT, &c->aux_class,
          "resunet-gc: add X x the 10-way CIFAR-10 class cross-entropy of the pooled context vector "
          "(training only; 0 = off, skipped without labels)", 0, 100},
+        {"accum", CLI_OPT_INT, &c->accum,
+         "micro-batches per step, gradients accumulated (--batch must divide by ranks x K)", 1, 4096},
+        {"ddp", CLI_OPT_FLAG, &a->ddp,
+         "data-parallel over MPI even if no launcher is detected (mpirun -np N is; docs/distributed.md)", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0}};
     memcpy(o, t, sizeof t);
 }
@@ -151,13 +156,13 @@ int train_args_check(int argc, char **argv)
     return train_args_parse(argc, argv, &a);
 }
 
-int cmd_train(int argc, char **argv)
+/* The training run of one rank of `ddp` (a world of one without MPI). */
+static int train_run(const train_args *args, const cz_ddp *ddp)
 {
-    train_args a;
-    int rc = train_args_parse(argc, argv, &a);
-    if (rc)
-        return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    train_args a = *args;
     cz_train_config cfg = a.cfg;
+    const int root = ddp->rank == 0;
+    cfg.ddp = ddp;
     const char *arch = a.arch, *head = a.head, *optim = a.optim, *sched = a.sched, *aug = a.aug;
     const char *split_name = a.split_name, *data = a.data;
     const double lr = a.lr, wd = a.wd;
@@ -165,6 +170,12 @@ int cmd_train(int argc, char **argv)
     cfg.stop = &stop_requested;
     cfg.backend = a.backend;
     cz_set_threads(threads);
+    if (cfg.batch % (ddp->size * cfg.accum) != 0) {
+        if (root)
+            cli_error("train", "--batch %d must divide into %d rank(s) x %d micro-batch(es) (--accum) "
+                      "of equal size", cfg.batch, ddp->size, cfg.accum);
+        return CLI_EXIT_USAGE;
+    }
 
     cz_dataset ds;
     int pooled;
@@ -208,15 +219,19 @@ int cmd_train(int argc, char **argv)
         snprintf(ema, sizeof ema, "%g, BatchNorm statistics %s", cfg.ema, a.ema_bn);
     else
         snprintf(ema, sizeof ema, "off");
-    fprintf(stderr,
+    char parallel[160];
+    snprintf(parallel, sizeof parallel, "%d rank(s) x %d micro-batch(es) of %d images (global batch %d)",
+             ddp->size, cfg.accum, cfg.batch / (ddp->size * cfg.accum), cfg.batch);
+    if (root)
+        fprintf(stderr,
             "colorize train\n  network   %s/%s width %d: %zu parameters, %.1f MFLOP/image forward\n"
             "  data      %s: %d images %dx%d; train %d, val %d, test %d (%s split)\n"
             "  recipe    %s lr %g wd %g, %s schedule, batch %d, %d epochs, aug %s, seed %d\n"
             "  loss      %s\n  EMA       %s\n"
-            "  threads   %d\n  output    %s%s\n",
+            "  threads   %d per rank\n  parallel  %s\n  output    %s%s\n",
             arch, head, cfg.width, cz_graph_param_count(&probe.graph), cz_graph_flops(&probe.graph) / 1e6,
             data, ds.count, ds.side, ds.side, split.n_train, split.n_val, split.n_test, split_name, optim,
-            lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, loss, ema, cz_threads(), cfg.out_dir,
+            lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, loss, ema, cz_threads(), parallel, cfg.out_dir,
             resume ? " (resuming)" : "");
     cz_model_free(&probe);
 
@@ -226,16 +241,40 @@ int cmd_train(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     cz_train_result res;
-    cz_status st = cz_train(&cfg, &ds, &split, stderr, &res);
+    cz_status st = cz_train(&cfg, &ds, &split, root ? stderr : NULL, &res);
     cz_split_free(&split);
     cz_dataset_free(&ds);
     if (st) {
-        cli_error("train", "%s", cz_last_error());
+        if (ddp->size > 1)
+            cli_error("train", "rank %d of %d: %s", ddp->rank, ddp->size, cz_last_error());
+        else
+            cli_error("train", "%s", cz_last_error());
         return st == CZ_ERR_NUMERIC ? CLI_EXIT_DIVERGED : CLI_EXIT_FAIL;
     }
     if (res.interrupted)
         return 130;
-    fprintf(stderr, "done: best validation chroma MSE %.6f at epoch %d; %.0f s, %.0f img/s; %s/best.safetensors\n",
+    if (root)
+        fprintf(stderr, "done: best validation chroma MSE %.6f at epoch %d; %.0f s, %.0f img/s; %s/best.safetensors\n",
             res.best_val, res.best_epoch, res.seconds, res.img_per_s, cfg.out_dir);
     return CLI_EXIT_OK;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_args a;
+    int rc = train_args_parse(argc, argv, &a);
+    if (rc)
+        return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    cz_ddp ddp;
+    if (cz_ddp_init(&ddp, a.ddp ? 1 : -1)) {
+        cli_error("train", "%s", cz_last_error());
+        return CLI_EXIT_USAGE;
+    }
+    rc = train_run(&a, &ddp);
+    /* A failure may be this rank's alone while the others wait in a
+     * collective: end the whole job. (Usage errors are every rank's.) */
+    if (rc == CLI_EXIT_FAIL || rc == CLI_EXIT_DIVERGED)
+        cz_ddp_abort(&ddp, rc);
+    cz_ddp_finalize(&ddp);
+    return rc;
 }

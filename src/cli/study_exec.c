@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "cli.h"
-#include "model.h"
 #include "study.h"
 #include "util.h"
 
@@ -136,12 +136,12 @@ static void add_size(json_t *line, const study_run *r)
     if (cz_arch_parse(a ? json_string_value(a) : "unet", &arch) ||
         cz_head_parse(h ? json_string_value(h) : "reg", &head))
         return;
-    cz_model m;
-    if (cz_model_create(&m, arch, head, w ? (int)json_integer_value(w) : 32, 32))
+    size_t params;
+    double flops;
+    if (cz_bench_network_size(arch, head, w ? (int)json_integer_value(w) : 32, &params, &flops))
         return;
-    json_object_set_new(line, "params", json_integer((json_int_t)cz_graph_param_count(&m.graph)));
-    json_object_set_new(line, "mflop", json_real(cz_graph_flops(&m.graph) / 1e6));
-    cz_model_free(&m);
+    json_object_set_new(line, "params", json_integer((json_int_t)params));
+    json_object_set_new(line, "mflop", json_real(flops / 1e6));
 }
 
 static int append_line(const study_run *r, const char *dir, const char *status, const study_exec_opts *o,

@@ -1,0 +1,21 @@
+/* The engine's throughput, for colorize bench: a training step (the model's
+ * forward with the loss, backward and Adam step) and inference
+ * (cz_model_predict) on synthetic batches. */
+#ifndef CZ_BENCH_H
+#define CZ_BENCH_H
+
+#include "model.h"
+
+typedef struct cz_bench_result {
+    double train_img_s, infer_img_s, gflops_train, gflops_infer, mem_mib;
+    double prof[CZ_PROF_COUNT], other_ms; /* ms per step, with profile */
+} cz_bench_result;
+
+/* The median of `steps` steps after `warmup` untimed ones, at 32 x 32 on the
+ * named backend (NULL: dnnl); profile times each kind of operation. */
+cz_status cz_bench_run(const char *backend, cz_arch arch, cz_head head, int width, int batch, int steps,
+                       int warmup, int profile, cz_bench_result *r);
+/* A network's parameter count and forward FLOP per 32 x 32 image. */
+cz_status cz_bench_network_size(cz_arch arch, cz_head head, int width, size_t *params, double *flops);
+
+#endif

@@ -1,0 +1,16 @@
+/* Running a model over a list of dataset images: metrics, predictions. */
+#ifndef CZ_EVALUATE_H
+#define CZ_EVALUATE_H
+
+#include "colorize/dataset.h"
+#include "metrics.h"
+#include "model.h"
+
+/* Load a model file (cz_model_load) onto the named backend (NULL: dnnl). */
+cz_status cz_evaluate_load(const char *path, const char *backend, cz_model *m);
+/* Evaluate m on ds[idx[0..count)] in batches of `batch` (inference mode,
+ * running statistics, the model's cached net for that batch); fills *out. */
+cz_status cz_evaluate(cz_model *m, const cz_dataset *ds, const int *idx, int count, int batch,
+                      cz_decode decode, cz_metrics *out);
+
+#endif

@@ -1,0 +1,279 @@
+/* oneDNN backend: convolution and transposed convolution, forward,
+ * backward-data and backward-weights, with the concatenation of two inputs
+ * fused (the second part adds into the output through a sum post-op). */
+#include <string.h>
+
+#include "backend_dnnl_impl.h"
+
+/* ---- convolution and transposed convolution ----------------------------- */
+
+/* The weights of one input part of a (possibly concat-fused) conv, as a view
+ * into the parameter or gradient slab in PyTorch layout. */
+static cz_status weight_view(dn_net *net, const cz_op *op, float *slab, int cin_off, int cin_part,
+                             dnnl_memory_desc_t *md, dnnl_memory_t *mem)
+{
+    const cz_param_info *w = &net->g->params[op->weight];
+    dnnl_dims_t full, part, offs;
+    dnnl_memory_desc_t full_md;
+    if (op->kind == CZ_OP_CONV) {
+        /* PyTorch [out, in, kh, kw] = oihw */
+        dn_dims4(full, w->shape[0], w->shape[1], w->shape[2], w->shape[3]);
+        dn_dims4(part, w->shape[0], cin_part, w->shape[2], w->shape[3]);
+        dn_dims4(offs, 0, cin_off, 0, 0);
+        TRY(dn_plain_md(&full_md, 4, full, dnnl_oihw));
+    } else {
+        /* PyTorch [in, out, kh, kw]: logical (out, in, kh, kw) stored as iohw */
+        dn_dims4(full, w->shape[1], w->shape[0], w->shape[2], w->shape[3]);
+        dn_dims4(part, w->shape[1], w->shape[0], w->shape[2], w->shape[3]);
+        dn_dims4(offs, 0, 0, 0, 0);
+        TRY(dn_plain_md(&full_md, 4, full, dnnl_iohw));
+    }
+    DNN(dnnl_memory_desc_init_submemory(md, &full_md, part, offs));
+    return dn_make_mem(net, md, slab + w->offset, mem);
+}
+
+/* Weights in the primitive's layout: the plain view itself if it matches,
+ * else a buffer refreshed by a reorder step in list l. */
+static cz_status weights_for(dn_net *net, step_list *l, int op_id, dnnl_memory_t plain,
+                             const dnnl_memory_desc_t *plain_md, const dnnl_memory_desc_t *want,
+                             dnnl_memory_t *out)
+{
+    if (dnnl_memory_desc_equal(plain_md, want)) {
+        *out = plain;
+        return CZ_OK;
+    }
+    float *buf;
+    TRY(dn_make_buffer(net, want, "weights", &buf, out));
+    return dn_add_reorder(net, l, op_id, plain, plain_md, *out, want);
+}
+
+static dnnl_format_tag_t activation_tag(const dn_net *net)
+{
+    return net->opt.any_layout ? dnnl_format_tag_any : dnnl_aBcd8b;
+}
+
+static int is_ref(const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    return impl && strncmp(impl, "ref", 3) == 0;
+}
+
+typedef enum conv_pass { PASS_FORWARD, PASS_BACKWARD_DATA, PASS_BACKWARD_WEIGHTS } conv_pass;
+
+static cz_status op_conv_desc(const cz_op *op, const cz_graph *g, int forward_kind, conv_pass pass,
+                              const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *w,
+                              const dnnl_memory_desc_t *b, const dnnl_memory_desc_t *dst,
+                              void *desc)
+{
+    (void)g;
+    dnnl_dims_t strides = {op->stride, op->stride};
+    dnnl_dims_t pad = {op->pad, op->pad};
+    int deconv = op->kind == CZ_OP_DECONV;
+    if (pass == PASS_FORWARD) {
+        if (deconv)
+            DNN(dnnl_deconvolution_forward_desc_init(desc, forward_kind, dnnl_deconvolution_direct,
+                                                     src, w, b, dst, strides, pad, pad));
+        else
+            DNN(dnnl_convolution_forward_desc_init(desc, forward_kind, dnnl_convolution_direct, src,
+                                                   w, b, dst, strides, pad, pad));
+    } else if (pass == PASS_BACKWARD_DATA) {
+        if (deconv)
+            DNN(dnnl_deconvolution_backward_data_desc_init(desc, dnnl_deconvolution_direct, src, w,
+                                                           dst, strides, pad, pad));
+        else
+            DNN(dnnl_convolution_backward_data_desc_init(desc, dnnl_convolution_direct, src, w, dst,
+                                                         strides, pad, pad));
+    } else {
+        if (deconv)
+            DNN(dnnl_deconvolution_backward_weights_desc_init(desc, dnnl_deconvolution_direct, src,
+                                                              w, b, dst, strides, pad, pad));
+        else
+            DNN(dnnl_convolution_backward_weights_desc_init(desc, dnnl_convolution_direct, src, w,
+                                                            b, dst, strides, pad, pad));
+    }
+    return CZ_OK;
+}
+
+cz_status dn_build_conv(dn_net *net, int op_id)
+{
+    const cz_op *op = &net->g->ops[op_id];
+    if (op->relu && net->training)
+        return cz_fail(CZ_ERR_ARG, "layer %s: a fused ReLU on a convolution is for inference only", op->name);
+    const cz_tensor_info *oi = &net->g->tensors[op->out];
+    int cout = oi->c;
+    dnnl_dims_t d;
+    dnnl_memory_desc_t dst_any, w_any, b_md, out_md;
+    dn_dims4(d, net->batch, cout, oi->h, oi->w);
+    /* Activations are kept channel-blocked by 8 (nChw8c, the AVX2 layout):
+     * left to choose, oneDNN picks NHWC for narrow layers, and its 1x1
+     * stride-2 backward-weights kernel is wrong on NHWC sources (oneDNN
+     * 2.6; caught by tests/test_parity.c on resnet). */
+    DNN(dnnl_memory_desc_init_by_tag(&dst_any, 4, d, dnnl_f32, activation_tag(net)));
+    dnnl_dims_t bd = {cout};
+    TRY(dn_plain_md(&b_md, 1, bd, dnnl_a));
+    int has_bias = op->bias >= 0;
+    dnnl_memory_t bias_mem = NULL, dbias_mem = NULL;
+    if (has_bias) {
+        TRY(dn_make_mem(net, &b_md, net->params + net->g->params[op->bias].offset, &bias_mem));
+        if (net->training)
+            TRY(dn_make_mem(net, &b_md, net->grads + net->g->params[op->bias].offset, &dbias_mem));
+    }
+    int fwd_kind = net->training ? dnnl_forward_training : dnnl_forward_inference;
+    int cin_off = 0;
+    for (int part = 0; part < op->n_in; part++) {
+        const tensor *src = &net->t[op->in[part]];
+        int cin = net->g->tensors[op->in[part]].c;
+        const int ws = op->kind == CZ_OP_CONV ? net->g->params[op->weight].shape[2] : op->kernel;
+        if (op->kind == CZ_OP_CONV)
+            dn_dims4(d, cout, cin, ws, ws);
+        else
+            dn_dims4(d, cout, cin, op->kernel, op->kernel);
+        DNN(dnnl_memory_desc_init_by_tag(&w_any, 4, d, dnnl_f32, dnnl_format_tag_any));
+        /* Part 0 writes the output (with bias); later parts add into it. */
+        const dnnl_memory_desc_t *want_dst = part == 0 ? &dst_any : &out_md;
+        const dnnl_memory_desc_t *bias = part == 0 && has_bias ? &b_md : NULL;
+        union {
+            dnnl_convolution_desc_t c;
+            dnnl_deconvolution_desc_t dc;
+        } desc;
+        TRY(op_conv_desc(op, net->g, fwd_kind, PASS_FORWARD, &src->md, &w_any, bias, want_dst, &desc));
+        dnnl_primitive_attr_t attr = NULL;
+        /* A ReLU on a convolution comes from BatchNorm folding (inference
+         * only): it follows the last part, after that part's sum. */
+        const int relu = op->relu && part == op->n_in - 1;
+        if (part > 0 || relu) {
+            dnnl_post_ops_t po;
+            DNN(dnnl_primitive_attr_create(&attr));
+            DNN(dnnl_post_ops_create(&po));
+            if (part > 0)
+                DNN(dnnl_post_ops_append_sum(po, 1.0f));
+            if (relu)
+                DNN(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
+            DNN(dnnl_primitive_attr_set_post_ops(attr, po));
+            dnnl_post_ops_destroy(po);
+        }
+        dnnl_primitive_desc_t fpd;
+        dnnl_status_t s = dnnl_primitive_desc_create(&fpd, &desc, attr, net->engine, NULL);
+        if (attr)
+            dnnl_primitive_attr_destroy(attr);
+        if (s != dnnl_success)
+            return cz_fail(CZ_ERR_BACKEND, "layer %s: oneDNN cannot build the forward pass: %s",
+                           op->name, dnnl_status2str(s));
+        TRY(dn_keep_pd(net, fpd));
+        if (part == 0) {
+            out_md = *dn_query(fpd, dnnl_query_dst_md);
+            TRY(dn_set_tensor(net, op->out, &out_md));
+        }
+        dnnl_memory_desc_t wplain_md;
+        dnnl_memory_t wplain, wfwd;
+        TRY(weight_view(net, op, net->params, cin_off, cin, &wplain_md, &wplain));
+        TRY(weights_for(net, &net->fwd, op_id, wplain, &wplain_md, dn_query(fpd, dnnl_query_weights_md),
+                        &wfwd));
+        dnnl_primitive_t p;
+        TRY(dn_make_prim(net, fpd, &p));
+        step *st = dn_add_step(net, &net->fwd, p, CZ_PROF_CONV_FWD, op_id);
+        if (!st)
+            return CZ_ERR_NOMEM;
+        dn_arg(st, DNNL_ARG_SRC, src->mem);
+        dn_arg(st, DNNL_ARG_WEIGHTS, wfwd);
+        if (bias)
+            dn_arg(st, DNNL_ARG_BIAS, bias_mem);
+        dn_arg(st, DNNL_ARG_DST, net->t[op->out].mem);
+
+        if (net->training) {
+            /* Backward steps are stored in reverse later: build weights first
+             * so that, reversed, data runs... order within an op is free. */
+            dnnl_primitive_desc_t wpd;
+            dnnl_memory_desc_t dw_any = w_any;
+            TRY(op_conv_desc(op, net->g, 0, PASS_BACKWARD_WEIGHTS, &src->md, &dw_any, bias, &out_md, &desc));
+            s = dnnl_primitive_desc_create(&wpd, &desc, NULL, net->engine, fpd);
+            if (s != dnnl_success)
+                return cz_fail(CZ_ERR_BACKEND, "layer %s: oneDNN cannot build backward-weights: %s",
+                               op->name, dnnl_status2str(s));
+            TRY(dn_keep_pd(net, wpd));
+            /* oneDNN has no fast backward-weights for some source layouts
+             * (a one-channel NCHW input): let it pick the source layout and
+             * reorder the source into it. */
+            dnnl_memory_t wsrc = src->mem;
+            const dnnl_memory_desc_t *wsrc_md = &src->md;
+            if (is_ref(wpd) && !net->opt.no_alt_src) {
+                dnnl_memory_desc_t src_any;
+                DNN(dnnl_memory_desc_init_by_tag(&src_any, 4, src->md.dims, dnnl_f32,
+                                                 dnnl_format_tag_any));
+                dnnl_memory_desc_t dw_any2 = w_any;
+                TRY(op_conv_desc(op, net->g, 0, PASS_BACKWARD_WEIGHTS, &src_any, &dw_any2, bias, &out_md, &desc));
+                dnnl_primitive_desc_t alt;
+                if (dnnl_primitive_desc_create(&alt, &desc, NULL, net->engine, fpd) == dnnl_success) {
+                    TRY(dn_keep_pd(net, alt));
+                    if (!is_ref(alt)) {
+                        wpd = alt;
+                        wsrc_md = dn_query(wpd, dnnl_query_src_md);
+                        float *buf;
+                        TRY(dn_make_buffer(net, wsrc_md, "reordered source", &buf, &wsrc));
+                    }
+                }
+            }
+            const dnnl_memory_desc_t *dw_md = dn_query(wpd, dnnl_query_diff_weights_md);
+            dnnl_memory_desc_t gplain_md;
+            dnnl_memory_t gplain, dw;
+            TRY(weight_view(net, op, net->grads, cin_off, cin, &gplain_md, &gplain));
+            int direct = dnnl_memory_desc_equal(&gplain_md, dw_md);
+            if (direct) {
+                dw = gplain;
+            } else {
+                float *buf;
+                TRY(dn_make_buffer(net, dw_md, "weight gradient", &buf, &dw));
+            }
+            TRY(dn_make_prim(net, wpd, &p));
+            /* bwd list is built in reverse execution order, then flipped:
+             * push the reorder first so it runs after the primitive. */
+            if (!direct)
+                TRY(dn_add_reorder(net, &net->bwd, op_id, dw, dw_md, gplain, &gplain_md));
+            st = dn_add_step(net, &net->bwd, p, CZ_PROF_CONV_BWD_WEIGHTS, op_id);
+            if (!st)
+                return CZ_ERR_NOMEM;
+            dn_arg(st, DNNL_ARG_SRC, wsrc);
+            dn_arg(st, DNNL_ARG_DIFF_DST, net->t[op->out].dmem);
+            dn_arg(st, DNNL_ARG_DIFF_WEIGHTS, dw);
+            if (bias)
+                dn_arg(st, DNNL_ARG_DIFF_BIAS, dbias_mem);
+            if (wsrc != src->mem) /* pushed after, so it runs before */
+                TRY(dn_add_reorder(net, &net->bwd, op_id, src->mem, &src->md, wsrc, wsrc_md));
+
+            if (src->needs_diff) {
+                dnnl_primitive_desc_t dpd;
+                dnnl_memory_desc_t w_any2 = w_any;
+                TRY(op_conv_desc(op, net->g, 0, PASS_BACKWARD_DATA, &src->md, &w_any2, NULL, &out_md, &desc));
+                s = dnnl_primitive_desc_create(&dpd, &desc, NULL, net->engine, fpd);
+                if (s != dnnl_success)
+                    return cz_fail(CZ_ERR_BACKEND, "layer %s: oneDNN cannot build backward-data: %s",
+                                   op->name, dnnl_status2str(s));
+                TRY(dn_keep_pd(net, dpd));
+                TRY(dn_make_prim(net, dpd, &p));
+                dnnl_memory_t target, wbwd;
+                int id = op->in[part];
+                TRY(dn_diff_target(net, id, op_id, &target));
+                st = dn_add_step(net, &net->bwd, p, CZ_PROF_CONV_BWD_DATA, op_id);
+                if (!st)
+                    return CZ_ERR_NOMEM;
+                step *pending = st;
+                /* weights in backward-data layout: reuse the forward copy when
+                 * the layouts agree, else a reorder that runs before */
+                const dnnl_memory_desc_t *wb_md = dn_query(dpd, dnnl_query_weights_md);
+                if (dnnl_memory_desc_equal(wb_md, dn_query(fpd, dnnl_query_weights_md))) {
+                    wbwd = wfwd;
+                } else {
+                    int idx = (int)(pending - net->bwd.v);
+                    TRY(weights_for(net, &net->bwd, op_id, wplain, &wplain_md, wb_md, &wbwd));
+                    pending = &net->bwd.v[idx]; /* the list may have moved */
+                }
+                dn_arg(pending, DNNL_ARG_DIFF_DST, net->t[op->out].dmem);
+                dn_arg(pending, DNNL_ARG_WEIGHTS, wbwd);
+                dn_arg(pending, DNNL_ARG_DIFF_SRC, target);
+            }
+        }
+        cin_off += cin;
+    }
+    return CZ_OK;
+}

@@ -1,0 +1,148 @@
+/* Heads: regression (MSE) and classification (per-pixel cross-entropy)
+ * losses, and the decoding of their outputs into chroma. */
+#include <math.h>
+#include <string.h>
+
+#include "heads.h"
+
+const char *cz_head_name(cz_head h)
+{
+    return h == CZ_HEAD_CLS ? "cls" : "reg";
+}
+
+cz_status cz_head_parse(const char *text, cz_head *out)
+{
+    if (strcmp(text, "reg") == 0) {
+        *out = CZ_HEAD_REG;
+        return CZ_OK;
+    }
+    if (strcmp(text, "cls") == 0) {
+        *out = CZ_HEAD_CLS;
+        return CZ_OK;
+    }
+    return cz_fail(CZ_ERR_ARG, "unknown head '%s' (use reg or cls)", text);
+}
+
+int cz_head_channels(cz_head h)
+{
+    return h == CZ_HEAD_CLS ? 2 * CZ_BINS : 2;
+}
+
+static double loss_reg(const float *out, const float *uv, int n, int hw, float *grad)
+{
+    double total = 0;
+    const double scale = 2.0 / ((double)n * hw);
+#pragma omp parallel for reduction(+ : total) schedule(static)
+    for (int i = 0; i < n; i++) {
+        double s = 0;
+        const float *o = out + (size_t)i * 2 * hw, *t = uv + (size_t)i * 2 * hw;
+        float *g = grad ? grad + (size_t)i * 2 * hw : 0;
+        for (int k = 0; k < 2 * hw; k++) {
+            double d = (double)o[k] - t[k];
+            s += d * d;
+            if (g)
+                g[k] = (float)(scale * d);
+        }
+        total += s;
+    }
+    return total / ((double)n * hw);
+}
+
+float cz_bin_exps(const float *l, int hw, float e[CZ_BINS], float *top)
+{
+    /* one exp per logit, in float after subtracting the max */
+    float m = l[0], z = 0;
+    for (int k = 1; k < CZ_BINS; k++)
+        m = fmaxf(m, l[(size_t)k * hw]);
+    for (int k = 0; k < CZ_BINS; k++) {
+        e[k] = expf(l[(size_t)k * hw] - m);
+        z += e[k];
+    }
+    *top = m;
+    return z;
+}
+
+static double loss_cls(const float *logits, const int32_t *bins, int n, int hw, float *grad)
+{
+    double total = 0;
+    const float scale = (float)(1.0 / ((double)n * hw));
+#pragma omp parallel for reduction(+ : total) schedule(static)
+    for (int i = 0; i < n; i++) {
+        double s = 0;
+        for (int ch = 0; ch < 2; ch++) {
+            const float *l = logits + ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw;
+            const int32_t *b = bins + ((size_t)i * 2 + ch) * hw;
+            float *g = grad ? grad + ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw : 0;
+            for (int p = 0; p < hw; p++) {
+                float e[CZ_BINS], top;
+                const float z = cz_bin_exps(l + p, hw, e, &top);
+                int t = b[p];
+                s += (double)logf(z) + top - l[(size_t)t * hw + p];
+                if (g) {
+                    float inv = scale / z;
+                    for (int k = 0; k < CZ_BINS; k++)
+                        g[(size_t)k * hw + p] = e[k] * inv - (k == t ? scale : 0.0f);
+                }
+            }
+        }
+        total += s;
+    }
+    return total / ((double)n * hw);
+}
+
+double cz_head_loss(cz_head h, const cz_cls_loss *recipe, const float *out, const cz_batch *b,
+                    float *grad)
+{
+    const int hw = b->side * b->side;
+    if (h == CZ_HEAD_REG)
+        return loss_reg(out, b->uv, b->n, hw, grad);
+    if (recipe)
+        return cz_loss_cls_recipe(out, b->bins, b->uv, b->n, hw, recipe, grad, NULL);
+    return loss_cls(out, b->bins, b->n, hw, grad);
+}
+
+/* n x k with k = 10: one pass per image in double (a max-shifted
+ * log-sum-exp); ref_class_loss_* (backend/ref) is its reference, and
+ * tests/test_parity.c checks it against PyTorch through resunet-gc. */
+double cz_aux_class_loss(const float *logits, const uint8_t *labels, int n, int k, double weight,
+                         float *grad)
+{
+    memset(grad, 0, (size_t)n * k * sizeof(float));
+    int labelled = labels != NULL && weight > 0;
+    for (int i = 0; labelled && i < n; i++)
+        labelled = labels[i] < k;
+    if (!labelled)
+        return NAN;
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        const float *z = logits + (size_t)i * k;
+        float top = z[0];
+        for (int j = 1; j < k; j++)
+            top = fmaxf(top, z[j]);
+        double sum = 0;
+        for (int j = 0; j < k; j++)
+            sum += exp((double)z[j] - top);
+        const double lse = top + log(sum);
+        total += lse - z[labels[i]];
+        for (int j = 0; j < k; j++)
+            grad[(size_t)i * k + j] = (float)(weight * (exp((double)z[j] - lse) - (j == labels[i])) / n);
+    }
+    return total / n;
+}
+
+void cz_head_decode(cz_head h, const float *out, int n, int hw, cz_decode d, float *uv)
+{
+    if (h == CZ_HEAD_REG) {
+        memcpy(uv, out, (size_t)n * 2 * hw * sizeof(float));
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < 2; ch++) {
+            const float *l = out + ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw;
+            float *u = uv + ((size_t)i * 2 + ch) * hw;
+            float max = ch == 0 ? CZ_U_MAX : CZ_V_MAX;
+            for (int p = 0; p < hw; p++)
+                u[p] = cz_decode_logits(l + p, hw, max, d);
+        }
+}
