@@ -89,9 +89,7 @@ cz_status cz_fold_graph(const cz_graph *src, cz_folded *f)
                 g->output = to;
             continue;
         }
-        /* (inputs already renamed in g->ops[i] by the loop above) */
-        cz_op copy = g->ops[i];
-        g->ops[n++] = copy;
+        g->ops[n++] = g->ops[i]; /* its inputs were renamed by the loop above */
     }
     g->n_ops = n;
     g->cap_ops = src->n_ops;

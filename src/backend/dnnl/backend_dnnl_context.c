@@ -66,6 +66,21 @@ static inline size_t pixel(const map_layout *l, int y, int x)
     return (size_t)(y * l->h_stride + x * l->w_stride);
 }
 
+/* sum[k] = the sum over the h x w pixels of lane k of block b of map x
+ * (GAP forward and broadcast backward both reduce a map this way). */
+static void block_spatial_sum(const map_layout *l, const chan_block *b, const float *x, int h, int w,
+                              float *sum)
+{
+    for (int k = 0; k < b->lanes; k++)
+        sum[k] = 0;
+    for (int y = 0; y < h; y++)
+        for (int xx = 0; xx < w; xx++) {
+            const float *p = x + b->base + pixel(l, y, xx);
+            for (int k = 0; k < b->lanes; k++)
+                sum[k] += p[k];
+        }
+}
+
 /* The op's tensor shapes. */
 typedef struct shapes {
     int n, c, h, w;   /* of the map operand (input of GAP, output of BROADCAST, both of GATE) */
@@ -111,13 +126,8 @@ static void fn_gap_fwd(dn_net *net, const step *st)
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < s.n * blocks_per_image(l, s.c); i++) {
         const chan_block b = block_at(l, i, s.c);
-        float sum[MAX_BLOCK] = {0};
-        for (int y = 0; y < s.h; y++)
-            for (int xx = 0; xx < s.w; xx++) {
-                const float *p = x + b.base + pixel(l, y, xx);
-                for (int k = 0; k < b.lanes; k++)
-                    sum[k] += p[k];
-            }
+        float sum[MAX_BLOCK];
+        block_spatial_sum(l, &b, x, s.h, s.w, sum);
         for (int k = 0; k < b.lanes; k++)
             g[(size_t)b.n * s.c + b.c0 + k] = sum[k] * inv;
     }
@@ -254,13 +264,8 @@ static void fn_broadcast_bwd(dn_net *net, const step *st)
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < s.n * blocks_per_image(l, s.c); i++) {
         const chan_block b = block_at(l, i, s.c);
-        float sum[MAX_BLOCK] = {0};
-        for (int yy = 0; yy < s.h; yy++)
-            for (int xx = 0; xx < s.w; xx++) {
-                const float *p = dy + b.base + pixel(l, yy, xx);
-                for (int k = 0; k < b.lanes; k++)
-                    sum[k] += p[k];
-            }
+        float sum[MAX_BLOCK];
+        block_spatial_sum(l, &b, dy, s.h, s.w, sum);
         float *dvb = dv + (size_t)b.n * s.c + b.c0;
         for (int k = 0; k < b.lanes; k++)
             dvb[k] = acc ? dvb[k] + sum[k] : sum[k];
