@@ -1,48 +1,72 @@
 #!/usr/bin/env bash
-# Two colorize binaries side by side on the 16 bench configurations (4
-# networks x 2 heads x widths 16 and 32, batch 128): for each configuration
-# the two are run alternately REPS times (old, new, old, new, ...) so that a
-# change in the machine's load hits both alike; the table gives each one's
-# median train and inference img/s and the ratios new/old.
-# Usage: bench/versus.sh OLD_BIN NEW_BIN [REPS] [STEPS]   (defaults 3 and 8)
-# Raw JSON lines go to bench/versus.jsonl. Run it on a quiet machine.
+# colorize binaries side by side on the 16 bench configurations (4 networks
+# x 2 heads x widths 16 and 32, batch 128): for each configuration the
+# commands are run in turn REPS times (a, b, c, a, b, c, ...) so that a
+# change in the machine's load hits all alike; the table gives each one's
+# median train and inference img/s and its ratios to the first.
+# Usage: bench/versus.sh [-r REPS] [-s STEPS] [-t THREADS] CMD CMD [CMD...]
+#   CMD   LABEL=BINARY [bench options], e.g. "old=/tmp/old/colorize"
+#         "new8=build/colorize --channel-block 8"; a bare BINARY is labelled
+#         by its position (a, b, ...)
+# Defaults: 3 reps, 8 steps, 2 threads. Raw JSON lines go to bench/versus.jsonl.
+# Run it on a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,8p' "$0"; exit 2; }
-old=$1 new=$2 reps=${3:-3} steps=${4:-8}
-for b in "$old" "$new"; do
-  [ -x "$b" ] || { echo "versus.sh: $b is not an executable" >&2; exit 2; }
+reps=3 steps=8 threads=2
+while getopts r:s:t: o; do
+  case $o in
+  r) reps=$OPTARG ;; s) steps=$OPTARG ;; t) threads=$OPTARG ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
+  esac
 done
-out=bench/versus.jsonl
-: >"$out"
-median() { /usr/bin/python3 -c 'import sys,statistics; print("%.1f" % statistics.median(map(float, sys.argv[1:])))' "$@"; }
-field() { /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
-grep -m1 'model name' /proc/cpuinfo | sed 's/.*: /CPU: /'
-echo "| network | head | w | old train | new train | ratio | old infer | new infer | ratio |"
-echo "|---|---|---|---|---|---|---|---|---|"
-for w in 16 32; do
-  for arch in vgg unet resnet resunet; do
-    for head in reg cls; do
-      declare -a ot=() nt=() oi=() ni=()
-      for ((r = 0; r < reps; r++)); do
-        for which in old new; do
-          bin=$old
-          [ $which = new ] && bin=$new
-          j=$("$bin" bench --arch $arch --head $head --width $w --batch 128 --threads 2 \
-                --steps "$steps" --warmup 2 --json)
-          echo "{\"binary\": \"$which\", \"result\": $j}" >>"$out"
-          if [ $which = old ]; then
-            ot+=("$(field "$j" train_img_s)"); oi+=("$(field "$j" infer_img_s)")
-          else
-            nt+=("$(field "$j" train_img_s)"); ni+=("$(field "$j" infer_img_s)")
-          fi
-        done
-      done
-      mot=$(median "${ot[@]}") mnt=$(median "${nt[@]}") moi=$(median "${oi[@]}") mni=$(median "${ni[@]}")
-      rt=$(/usr/bin/python3 -c "print('%.3f' % ($mnt / $mot))")
-      ri=$(/usr/bin/python3 -c "print('%.3f' % ($mni / $moi))")
-      echo "| $arch | $head | $w | $mot | $mnt | $rt | $moi | $mni | $ri |"
-      unset ot nt oi ni
-    done
-  done
-done
+shift $((OPTIND - 1))
+[ $# -ge 2 ] || { sed -n '2,12p' "$0"; exit 2; }
+exec /usr/bin/python3 - "$reps" "$steps" "$threads" "$@" <<'EOF'
+import json, shlex, statistics, subprocess, sys
+
+reps, steps, threads = (int(v) for v in sys.argv[1:4])
+cmds = []
+for i, spec in enumerate(sys.argv[4:]):
+    label, _, rest = spec.partition("=") if "=" in spec.split()[0] else (chr(97 + i), "", spec)
+    argv = shlex.split(rest)
+    try:
+        subprocess.run(argv[:1] + ["--help"], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        sys.exit(f"versus.sh: {label}: cannot run {argv[0]}: {e}")
+    cmds.append((label, argv))
+
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+print(f"CPU: {cpu}; {reps} reps of {steps} steps, {threads} threads, batch 128")
+head = ["network", "head", "w"]
+for label, _ in cmds:
+    head += [f"{label} train"] + ([f"/{cmds[0][0]}"] if label != cmds[0][0] else [])
+for label, _ in cmds:
+    head += [f"{label} infer"] + ([f"/{cmds[0][0]}"] if label != cmds[0][0] else [])
+print("| " + " | ".join(head) + " |")
+print("|" + "---|" * len(head))
+with open("bench/versus.jsonl", "w") as raw:
+    for w in (16, 32):
+        for arch in ("vgg", "unet", "resnet", "resunet"):
+            for hd in ("reg", "cls"):
+                got = {label: ([], []) for label, _ in cmds}
+                for _ in range(reps):
+                    for label, argv in cmds:
+                        out = subprocess.run(argv[:1] + ["bench"] + argv[1:] + ["--arch", arch, "--head", hd, "--width", str(w),
+                                                     "--batch", "128", "--threads", str(threads), "--steps",
+                                                     str(steps), "--warmup", "2", "--json"],
+                                             check=True, capture_output=True, text=True).stdout
+                        j = json.loads(out)
+                        raw.write(json.dumps({"binary": label, "command": argv, "result": j}) + "\n")
+                        raw.flush()
+                        got[label][0].append(j["train_img_s"])
+                        got[label][1].append(j["infer_img_s"])
+                med = {label: [statistics.median(v) for v in got[label]] for label in got}
+                base = med[cmds[0][0]]
+                row = [arch, hd, str(w)]
+                for k in (0, 1):
+                    for label, _ in cmds:
+                        row.append(f"{med[label][k]:.1f}")
+                        if label != cmds[0][0]:
+                            row.append(f"{med[label][k] / base[k]:.3f}")
+                print("| " + " | ".join(row) + " |", flush=True)
+EOF

@@ -10,7 +10,8 @@
 #
 # Environment: STUDY_PLAN (studies/seed.json), STUDY_DIR (runs outside the
 # checkout, so a fresh clone resumes them: /var/tmp/colorize-study), STUDY_SRC
-# (the pinned tree: /var/tmp/colorize-study-src), COLORIZE_DATA, STUDY_JOBS.
+# (the pinned tree: /var/tmp/colorize-study-src), COLORIZE_DATA, STUDY_JOBS,
+# STUDY_THREADS (threads in all, split between the jobs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -48,7 +49,7 @@ start)
   seed_from_docs
   echo "study: commit $commit, plan $plan, runs in $dir; log $dir/study.log"
   setsid nohup nice -n 10 "$bin" study run "$src/$plan" --out "$dir" --data "$data" \
-    ${STUDY_JOBS:+--jobs $STUDY_JOBS} >>"$dir/study.log" 2>&1 </dev/null &
+    ${STUDY_JOBS:+--jobs $STUDY_JOBS} ${STUDY_THREADS:+--threads $STUDY_THREADS} >>"$dir/study.log" 2>&1 </dev/null &
   ;;
 stop)
   pkill -TERM -f "colorize study run" && echo "study: stopping (states are saved)" || echo "study: not running"

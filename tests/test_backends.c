@@ -3,8 +3,11 @@
  * GC network with its auxiliary class loss, weight 0.5) on both backends from the same
  * weights and a batch that keeps 1e-5 from every ReLU and max-pool kink: the training forward's output and loss, every parameter gradient,
  * the BatchNorm running statistics, and the inference output afterwards.
+ * At width 8 the cls networks run in both activation layouts (nChw8c and
+ * nChw16c) whatever this CPU's default.
  * And, through the backend's describe call, that no oneDNN reference
- * kernel (an implementation named "ref...") runs at these widths on 32x32.
+ * kernel (an implementation named "ref...") runs at these widths on 32x32
+ * in the default layout.
  *
  * |a - b| <= atol + rtol |b| with b the reference backend's value:
  *   outputs, running statistics   atol 1e-4 * max|b|, rtol 1e-3
@@ -116,10 +119,11 @@ static int forward_clear_of_kinks(cz_model *m, cz_arch arch, cz_head head, int w
     return 0;
 }
 
-static void run_case(cz_arch arch, cz_head head, int width, cz_batch *b, const cz_batch *b32)
+static void run_case(cz_arch arch, cz_head head, int width, int block, cz_batch *b, const cz_batch *b32)
 {
-    char net[64];
-    snprintf(net, sizeof net, "%s/%s w%d", cz_arch_name(arch), cz_head_name(head), width);
+    char net[80];
+    snprintf(net, sizeof net, "%s/%s w%d%s", cz_arch_name(arch), cz_head_name(head), width,
+             block == 8 ? " nChw8c" : block == 16 ? " nChw16c" : "");
     printf("%s\n", net);
     cz_model m[2]; /* dnnl, ref */
     double loss[2];
@@ -128,6 +132,7 @@ static void run_case(cz_arch arch, cz_head head, int width, cz_batch *b, const c
     float *train_out[2];
     CHECK(forward_clear_of_kinks(&m[1], arch, head, width, b, &loss[1], &out[1]));
     CHECK(cz_model_init(&m[0], arch, head, width, 32, 11) == CZ_OK);
+    m[0].backend_options.channel_block = block;
     m[0].aux_weight = AUX_WEIGHT;
     CHECK(cz_model_forward(&m[0], b, &loss[0], &out[0]) == CZ_OK);
     if (m[1].graph.aux >= 0) { /* the aux loss took part */
@@ -164,7 +169,10 @@ static void run_case(cz_arch arch, cz_head head, int width, cz_batch *b, const c
         cz_model_free(&m[k]);
     }
     /* The kernels of the training net at the production size (at 16x16 the
-     * 2x2 bottleneck does take oneDNN's reference backward-weights). */
+     * 2x2 bottleneck does take oneDNN's reference backward-weights), in the
+     * layout this CPU gets. */
+    if (block)
+        return;
     CHECK(cz_model_init(&m[0], arch, head, width, 32, 11) == CZ_OK);
     CHECK(cz_model_forward(&m[0], b32, &loss[0], NULL) == CZ_OK);
     CHECK(ref_kernels(net, &m[0]) == 0);
@@ -184,14 +192,22 @@ int main(void)
     for (int w = 0; w < 2; w++)
         for (int a = 0; a < CZ_ARCH_COUNT; a++)
             for (int h = 0; h < 2; h++)
-                run_case((cz_arch)a, (cz_head)h, widths[w], &b, &b32);
+                run_case((cz_arch)a, (cz_head)h, widths[w], 0, &b, &b32);
+    /* Both activation layouts whatever this CPU's default. */
+    for (int block = 8; block <= 16; block += 8)
+        for (int a = 0; a < CZ_ARCH_COUNT; a++)
+            run_case((cz_arch)a, CZ_HEAD_CLS, 8, block, &b, &b32);
+    cz_model m;
+    double loss;
+    CHECK(cz_model_init(&m, CZ_ARCH_VGG, CZ_HEAD_REG, 8, 32, 1) == CZ_OK);
+    m.backend_options.channel_block = 12; /* no such layout */
+    CHECK(cz_model_forward(&m, &b32, &loss, NULL) == CZ_ERR_ARG);
+    cz_model_free(&m);
 
     /* The detector sees a reference kernel where one runs: the first
      * convolution's backward-weights when its source is not reordered. */
-    cz_model m;
     CHECK(cz_model_init(&m, CZ_ARCH_VGG, CZ_HEAD_REG, 8, 32, 1) == CZ_OK);
     m.backend_options.no_alt_src = 1;
-    double loss;
     CHECK(cz_model_forward(&m, &b32, &loss, NULL) == CZ_OK);
     CHECK(ref_kernels("vgg/reg w8 without the source reorder", &m) > 0);
     cz_model_free(&m);

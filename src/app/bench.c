@@ -15,7 +15,7 @@ static double median(double *v, int n)
 /* Synthetic batch: the engine's speed does not depend on the values. A
  * training step is the model's forward (with the loss), backward and Adam
  * step; inference is cz_model_predict. */
-cz_status cz_bench_run(const char *backend, cz_arch arch, cz_head head, int width, int batch, int steps,
+cz_status cz_bench_run(const char *backend, const cz_backend_options *options, cz_arch arch, cz_head head, int width, int batch, int steps,
                        int warmup, int profile, cz_bench_result *r)
 {
     memset(r, 0, sizeof *r);
@@ -23,6 +23,8 @@ cz_status cz_bench_run(const char *backend, cz_arch arch, cz_head head, int widt
     cz_status st = cz_model_init(&m, arch, head, width, 32, 1);
     if (st)
         return st;
+    if (options)
+        m.backend_options = *options;
     const int hw = 1024;
     cz_optim_config oc;
     cz_optim_defaults(&oc);

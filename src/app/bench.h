@@ -12,8 +12,9 @@ typedef struct cz_bench_result {
 } cz_bench_result;
 
 /* The median of `steps` steps after `warmup` untimed ones, at 32 x 32 on the
- * named backend (NULL: dnnl); profile times each kind of operation. */
-cz_status cz_bench_run(const char *backend, cz_arch arch, cz_head head, int width, int batch, int steps,
+ * named backend (NULL: dnnl) with its options (NULL: the defaults); profile
+ * times each kind of operation. */
+cz_status cz_bench_run(const char *backend, const cz_backend_options *options, cz_arch arch, cz_head head, int width, int batch, int steps,
                        int warmup, int profile, cz_bench_result *r);
 /* A network's parameter count and forward FLOP per 32 x 32 image. */
 cz_status cz_bench_network_size(cz_arch arch, cz_head head, int width, size_t *params, double *flops);

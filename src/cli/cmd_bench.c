@@ -18,6 +18,7 @@ int cmd_bench(int argc, char **argv)
 {
     const char *arch_s = NULL, *head_s = "reg", *backend = "dnnl";
     int width = 32, batch = 128, threads = 2, steps = 20, warmup = 3, json = 0, profile = 0;
+    cz_backend_options bopt = {0};
     cli_opt opts[] = {
         {"arch", CLI_OPT_STR, &arch_s, "one network (vgg, unet, resnet, resunet, resunet-gc, resunet-se); default: all six at widths 32 and 16, both heads (24 configurations)", 0, 0},
         {"head", CLI_OPT_STR, &head_s, "reg or cls (with --arch)", 0, 0},
@@ -25,6 +26,8 @@ int cmd_bench(int argc, char **argv)
         {"batch", CLI_OPT_INT, &batch, "images per step", 1, 4096},
         {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
         {"backend", CLI_OPT_STR, &backend, "dnnl, or ref (the slow reference, for debugging)", 0, 0},
+        {"channel-block", CLI_OPT_INT, &bopt.channel_block,
+         "dnnl: activations blocked by 8 or 16 channels (0: 16 on AVX-512 where every layer's channels are a multiple of 16)", 0, 16},
         {"steps", CLI_OPT_INT, &steps, "timed steps (median reported)", 1, 10000},
         {"warmup", CLI_OPT_INT, &warmup, "untimed steps first", 0, 1000},
         {"json", CLI_OPT_FLAG, &json, "print one JSON object (with --arch)", 0, 0},
@@ -40,6 +43,10 @@ int cmd_bench(int argc, char **argv)
                              opts, argc, argv, pos, 0, &npos);
     if (rc)
         return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    if (bopt.channel_block != 0 && bopt.channel_block != 8 && bopt.channel_block != 16) {
+        cli_error("bench", "--channel-block %d: give 8, 16 or 0", bopt.channel_block);
+        return CLI_EXIT_USAGE;
+    }
     cz_set_threads(threads);
     cz_arch archs[CZ_ARCH_COUNT];
     int n_arch = 0, widths[2] = {32, 16}, n_width = 2;
@@ -76,7 +83,7 @@ int cmd_bench(int argc, char **argv)
         for (int a = 0; a < n_arch; a++)
             for (int h = 0; h < n_head; h++) {
                 cz_bench_result r;
-                if (cz_bench_run(backend, archs[a], heads[h], widths[wi], batch, steps, warmup, profile, &r)) {
+                if (cz_bench_run(backend, &bopt, archs[a], heads[h], widths[wi], batch, steps, warmup, profile, &r)) {
                     cli_error("bench", "%s", cz_last_error());
                     return CLI_EXIT_FAIL;
                 }

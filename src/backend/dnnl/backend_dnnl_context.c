@@ -375,7 +375,7 @@ cz_status dn_build_context(dn_net *net, int op_id)
         dnnl_memory_desc_t md;
         dn_dims4(d, net->batch, o->c, o->h, o->w);
         /* the blocked layout the convolutions keep (backend_dnnl_conv.c) */
-        TRY(dn_plain_md(&md, 4, d, net->opt.any_layout ? dnnl_nchw : dnnl_aBcd8b));
+        TRY(dn_plain_md(&md, 4, d, net->opt.any_layout ? dnnl_nchw : dn_activation_tag(net)));
         TRY(dn_set_tensor(net, op->out, &md));
         TRY(map_layout_of(&md, op->name, &map));
         fwd = fn_broadcast_fwd;

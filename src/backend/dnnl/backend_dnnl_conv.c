@@ -47,11 +47,6 @@ static cz_status weights_for(dn_net *net, step_list *l, int op_id, dnnl_memory_t
     return dn_add_reorder(net, l, op_id, plain, plain_md, *out, want);
 }
 
-static dnnl_format_tag_t activation_tag(const dn_net *net)
-{
-    return net->opt.any_layout ? dnnl_format_tag_any : dnnl_aBcd8b;
-}
-
 static int is_ref(const_dnnl_primitive_desc_t pd)
 {
     const char *impl = NULL;
@@ -105,11 +100,11 @@ cz_status dn_build_conv(dn_net *net, int op_id)
     dnnl_dims_t d;
     dnnl_memory_desc_t dst_any, w_any, b_md, out_md;
     dn_dims4(d, net->batch, cout, oi->h, oi->w);
-    /* Activations are kept channel-blocked by 8 (nChw8c, the AVX2 layout):
-     * left to choose, oneDNN picks NHWC for narrow layers, and its 1x1
-     * stride-2 backward-weights kernel is wrong on NHWC sources (oneDNN
-     * 2.6; caught by tests/test_parity.c on resnet). */
-    DNN(dnnl_memory_desc_init_by_tag(&dst_any, 4, d, dnnl_f32, activation_tag(net)));
+    /* Activations are kept channel-blocked (dn_activation_tag): left to
+     * choose, oneDNN picks NHWC for narrow layers, and its 1x1 stride-2
+     * backward-weights kernel is wrong on NHWC sources (oneDNN 2.6; caught
+     * by tests/test_parity.c on resnet). */
+    DNN(dnnl_memory_desc_init_by_tag(&dst_any, 4, d, dnnl_f32, dn_activation_tag(net)));
     dnnl_dims_t bd = {cout};
     TRY(dn_plain_md(&b_md, 1, bd, dnnl_a));
     int has_bias = op->bias >= 0;

@@ -89,6 +89,7 @@ struct dn_net {
     int batch, training;
     float *params, *grads, *buffers;
     cz_backend_options opt;
+    int block; /* activation channel block, 8 or 16 (dn_activation_tag) */
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     tensor *t;
@@ -130,6 +131,9 @@ step *dn_add_step(dn_net *net, step_list *l, dnnl_primitive_t prim, cz_prof_kind
 void dn_arg(step *s, int what, dnnl_memory_t m);
 const dnnl_memory_desc_t *dn_query(dnnl_primitive_desc_t pd, dnnl_query_t what);
 void dn_dims4(dnnl_dims_t d, int n, int c, int h, int w);
+/* The layout activations are kept in: channels blocked by net->block, or
+ * any with opt.any_layout. */
+dnnl_format_tag_t dn_activation_tag(const dn_net *net);
 cz_status dn_plain_md(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, dnnl_format_tag_t tag);
 /* A reorder step from src to dst (both existing memories) appended to l. */
 cz_status dn_add_reorder(dn_net *net, step_list *l, int op, dnnl_memory_t src,
