@@ -27,7 +27,7 @@ int cmd_bench(int argc, char **argv)
         {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
         {"backend", CLI_OPT_STR, &backend, "dnnl, or ref (the slow reference, for debugging)", 0, 0},
         {"channel-block", CLI_OPT_INT, &bopt.channel_block,
-         "dnnl: activations blocked by 8 or 16 channels (0: 16 on AVX-512 where every layer's channels are a multiple of 16)", 0, 16},
+         "dnnl: activations blocked by 8 or 16 channels (0: 16 on AVX-512 where every convolution reads 16 channels or more)", 0, 16},
         {"steps", CLI_OPT_INT, &steps, "timed steps (median reported)", 1, 10000},
         {"warmup", CLI_OPT_INT, &warmup, "untimed steps first", 0, 1000},
         {"json", CLI_OPT_FLAG, &json, "print one JSON object (with --arch)", 0, 0},
