@@ -32,6 +32,7 @@ check_refusal bad_unknown_key.json "sweep: unknown plan key"
 check_refusal bad_runner_option.json "base.threads: 'threads' is set by"
 check_refusal bad_range.json "--epochs 0 is out of range"
 check_refusal bad_duplicate_key.json "duplicate object key"
+check_refusal bad_test_value.json "test: expects true"
 
 # 2. Shards: for N = 1..5 the K/N slices of the seed plan cover every run once.
 all=$("$bin" study list "$src/studies/seed.json" --json | sort)
@@ -97,6 +98,18 @@ if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
     bad "report not written"
 else
   echo "note: python3-matplotlib missing, report not checked"
+fi
+# 4. A validation-only plan ("test": false): trained and summarised, never
+# evaluated on the test split.
+vout=$tmp/study_val
+"$bin" study run "$plans/tiny_val.json" --out "$vout" --data "$tmp/tiny.bin" --jobs 2 --threads 2 >"$tmp/log4" 2>&1 &&
+  [ "$(wc -l <"$vout/summary.jsonl")" -eq 2 ] && grep -q '"best_val_chroma_mse"' "$vout/summary.jsonl" &&
+  ! grep -q '"test_' "$vout/summary.jsonl" && ! compgen -G "$vout/runs/*/test_*.json" >/dev/null && ok ||
+  bad "validation-only plan: $(cat "$tmp/log4" "$vout/summary.jsonl" 2>&1)"
+if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+  "$bin" study report "$plans/tiny_val.json" --out "$vout" --doc "$tmp/docv/STUDY.md" >/dev/null 2>&1 &&
+    grep -q "best validation chroma MSE" "$tmp/docv/STUDY.md" && [ -s "$tmp/docv/study/img/lr_val_mse.png" ] && ok ||
+    bad "validation-only report not written"
 fi
 fi
 echo "test_study $part: $passes passed, $fails failed"

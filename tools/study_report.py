@@ -35,6 +35,11 @@ FACTOR_TITLES = {
 }
 
 
+# What the tables and plots read: the test split's chroma MSE, or in a
+# validation-only plan ("test": false) the best validation chroma MSE.
+METRIC = {"key": "test_chroma_mse", "name": "test chroma MSE", "colour": "test_colorfulness", "short": "test"}
+
+
 def fmt(x, digits=6):
     return "–" if x is None else f"{x:.{digits}f}"
 
@@ -79,10 +84,10 @@ def summary_of(run):
 def stat_row(rs):
     """Mean +- sd of the finished runs' test MSE, and their other columns."""
     done = [summary_of(r) for r in rs if summary_of(r)]
-    m, sd = mean_sd([s.get("test_chroma_mse") for s in done])
+    m, sd = mean_sd([s.get(METRIC["key"]) for s in done])
     epochs = [s.get("best_epoch") for s in done]
-    colour = mean_sd([s.get("test_colorfulness_pred") for s in done])[0]
-    truth = mean_sd([s.get("test_colorfulness_true") for s in done])[0]
+    colour = mean_sd([s.get(METRIC["colour"] + "_pred") for s in done])[0]
+    truth = mean_sd([s.get(METRIC["colour"] + "_true") for s in done])[0]
     minutes = mean_sd([s.get("train_seconds", 0) / 60 for s in done])[0]
     diverged = any((r.get("summary") or {}).get("status") == "diverged" for r in rs)
     return {"n": len(done), "of": len(rs), "mean": m, "sd": sd, "epochs": epochs, "colour": colour,
@@ -157,12 +162,12 @@ def plot_factor(factor, rows, img_dir, runs, out):
         if xs and factor in ("lr", "batch"):
             ax.set_xscale("log")
     ax.set_xlabel(factor)
-    ax.set_ylabel("test chroma MSE")
+    ax.set_ylabel(METRIC["name"])
     ax.set_title(FACTOR_TITLES.get(factor, factor))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = os.path.join(img_dir, f"{factor}_test_mse.png")
+    path = os.path.join(img_dir, f"{factor}_{METRIC['short']}_mse.png")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     files.append(path)
@@ -202,14 +207,15 @@ def row_text(arch, head, value, st, base=None):
     return f"| {arch}/{head} | {value} | {mse_text(st)} | {delta} | {epochs} | {colour} | {minutes} |"
 
 
-HEADER = ["| network | value | test chroma MSE | vs base | best val epoch | colourfulness (truth) | train min |",
-          "|---|---|---|---|---|---|---|"]
+def header():
+    return [f"| network | value | {METRIC['name']} | vs base | best val epoch | colourfulness (truth) | train min |",
+            "|---|---|---|---|---|---|---|"]
 
 
 def seed_section(runs):
     lines = [f"## {FACTOR_TITLES['seed']}", "",
              "The base recipe with seeds 0, 1, 2 (initialisation, order and augmentation; the split stays "
-             "seed 0). The sd here is the yardstick for every other table.", ""] + HEADER
+             "seed 0). The sd here is the yardstick for every other table.", ""] + header()
     cells = []
     for r in runs:
         if r["factor"] == "seed" and cell_key(r) not in cells:
@@ -223,7 +229,7 @@ def seed_section(runs):
 
 
 def section(factor, runs, img_dir, doc_dir, out):
-    lines = [f"## {FACTOR_TITLES.get(factor, factor)}", ""] + HEADER
+    lines = [f"## {FACTOR_TITLES.get(factor, factor)}", ""] + header()
     values = factor_values(runs, factor)
     cells = []
     for r in runs:
@@ -258,6 +264,9 @@ def main():
     with open(args.input) as f:
         data = json.load(f)
     runs, out = data["runs"], data["out"]
+    if not data.get("test", True):
+        METRIC.update(key="best_val_chroma_mse", name="best validation chroma MSE", colour="val_colorfulness",
+                      short="val")
     os.makedirs(args.img, exist_ok=True)
     doc_dir = os.path.dirname(os.path.abspath(args.doc))
     done = sum(1 for r in runs if (r.get("summary") or {}).get("status") in ("done", "diverged"))
@@ -266,9 +275,14 @@ def main():
              "do not edit by hand (findings live in `findings.md` beside the summary).", ""]
     if data.get("about"):
         lines += [data["about"], ""]
-    lines += [f"**Progress: {done} of {len(runs)} runs finished.** Every figure is the test split's per-pixel "
-              "chroma MSE (SPEC §4) of the best-validation checkpoint, `mean` decoding for classification; "
-              "a difference means something only against the seed-to-seed spread in the first table.", ""]
+    if data.get("test", True):
+        what = ("Every figure is the test split's per-pixel chroma MSE (SPEC §4) of the best-validation "
+                "checkpoint, `mean` decoding for classification")
+    else:
+        what = ("A validation-only plan: every figure is the best epoch's validation chroma MSE (SPEC §4), "
+                "`mean` decoding for classification; the test split is not evaluated")
+    lines += [f"**Progress: {done} of {len(runs)} runs finished.** {what}; a difference means something only "
+              "against the seed-to-seed spread.", ""]
     findings = os.path.join(out, "findings.md")
     factors = []
     for r in runs:

@@ -202,8 +202,8 @@ static int cmd_study_report(const study_plan *p, const char *out, const char *me
                                               r->factor, "value", r->value, "config", r->config, "tags", tags,
                                               "summary", json_object_get(sum, r->name)));
     }
-    json_t *input = json_pack("{s:s, s:O*, s:o, s:s}", "plan", p->path, "about",
-                              json_object_get(p->root, "about"), "runs", runs, "out", out);
+    json_t *input = json_pack("{s:s, s:O*, s:o, s:s, s:b}", "plan", p->path, "about",
+                              json_object_get(p->root, "about"), "runs", runs, "out", out, "test", !p->no_test);
     char in_path[] = "/tmp/colorize-study-XXXXXX";
     int fd = mkstemp(in_path);
     int rc = CLI_EXIT_FAIL;
@@ -321,6 +321,7 @@ int cmd_study(int argc, char **argv)
         int total = threads ? threads : nproc();
         eo.jobs = jobs ? jobs : total;
         eo.threads = total / eo.jobs > 0 ? total / eo.jobs : 1;
+        eo.no_test = plan.no_test;
         char self[4096];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
         if (n <= 0) {

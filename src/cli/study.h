@@ -24,6 +24,7 @@ typedef struct study_plan {
     char path[4096];
     char dir[4096];     /* the plan file's folder: relative import paths start there */
     json_t *root;
+    int no_test; /* "test": false: validation only, no test evaluation */
     study_run *runs;
     int nruns;
 } study_plan;
@@ -67,6 +68,7 @@ typedef struct study_exec_opts {
     const char *out_dir, *data, *self, *commit;
     int jobs, threads, shard_k, shard_n;
     int eval_limit;     /* evaluate only N test images (0 = all; for tests) */
+    int no_test;        /* skip the test evaluation (the plan's "test": false) */
     int max_runs;       /* stop after starting N runs (0 = all) */
 } study_exec_opts;
 int study_exec(const study_plan *p, const study_exec_opts *o);

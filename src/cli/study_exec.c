@@ -210,9 +210,12 @@ static int worker(const study_run *r, const study_exec_opts *o)
         fprintf(stderr, "colorize study: %s: training failed (exit %d); see %s\n", r->name, rc, log);
         return 1;
     }
-    /* Test split, best checkpoint: mean decoding, and annealed and mode for cls. */
+    /* Test split, best checkpoint: mean decoding, and annealed and mode for
+     * cls; none in a validation-only plan. */
     json_t *h = json_object_get(r->config, "head");
     const int cls = h && strcmp(json_string_value(h), "cls") == 0;
+    if (o->no_test)
+        return append_line(r, dir, "done", o, o->commit, 0) ? 1 : 0;
     static const char *const decodes[] = {"mean", "annealed", "mode"};
     snprintf(log, sizeof log, "%s/eval.log", dir);
     for (int d = 0; d < (cls ? 3 : 1); d++) {
