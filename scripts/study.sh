@@ -10,8 +10,13 @@
 #
 # Environment: STUDY_PLAN (studies/seed.json), STUDY_DIR (runs outside the
 # checkout, so a fresh clone resumes them: /var/tmp/colorize-study), STUDY_SRC
-# (the pinned tree: /var/tmp/colorize-study-src), COLORIZE_DATA, STUDY_JOBS,
-# STUDY_THREADS (threads in all, split between the jobs).
+# (the pinned tree: /var/tmp/colorize-study-src), STUDY_PUB (docs/study) and
+# STUDY_DOC (docs/STUDY.md) for publish, COLORIZE_DATA, STUDY_JOBS,
+# STUDY_THREADS (threads in all, split between the jobs). Two plans can run
+# at once with their own STUDY_DIR and STUDY_SRC; the new model's ablation:
+#   STUDY_PLAN=studies/new_model.json STUDY_DIR=/var/tmp/colorize-new-model \
+#   STUDY_SRC=/var/tmp/colorize-new-model-src STUDY_PUB=docs/new_model \
+#   STUDY_DOC=docs/NEW_MODEL_ABLATION.md scripts/study.sh start
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -19,7 +24,8 @@ plan=${STUDY_PLAN:-studies/seed.json}
 dir=${STUDY_DIR:-/var/tmp/colorize-study}
 src=${STUDY_SRC:-/var/tmp/colorize-study-src}
 data=${COLORIZE_DATA:-$repo/data/cifar-10-batches-bin}
-pub=docs/study
+pub=${STUDY_PUB:-docs/study}
+doc=${STUDY_DOC:-docs/STUDY.md}
 bin=$src/build/colorize
 
 seed_from_docs() {
@@ -38,7 +44,7 @@ seed_from_docs() {
 case "${1:-}" in
 start)
   commit=$(git rev-parse "${2:-HEAD}")
-  if pgrep -f "colorize study run" >/dev/null; then echo "study: already running"; exit 1; fi
+  if pgrep -f "colorize study run $src/$plan" >/dev/null; then echo "study: $plan already running"; exit 1; fi
   [ -d "$data" ] || { echo "study: no CIFAR-10 at $data (run: build/colorize data fetch)"; exit 1; }
   # A fresh pinned tree each start: the checkout it came from may be a new clone.
   rm -rf "$src"
@@ -52,7 +58,8 @@ start)
     ${STUDY_JOBS:+--jobs $STUDY_JOBS} ${STUDY_THREADS:+--threads $STUDY_THREADS} >>"$dir/study.log" 2>&1 </dev/null &
   ;;
 stop)
-  pkill -TERM -f "colorize study run" && echo "study: stopping (states are saved)" || echo "study: not running"
+  pkill -TERM -f "colorize study run $src/$plan" && echo "study: stopping $plan (states are saved)" ||
+    echo "study: $plan not running"
   ;;
 status)
   "$bin" study status "$src/$plan" --out "$dir"
@@ -71,11 +78,11 @@ publish)
   # The report comes from this checkout's tools and build, not the pinned one.
   rbin=$repo/build/colorize
   [ -x "$rbin" ] || rbin=$bin
-  COLORIZE_TOOLS=$repo/tools "$rbin" study report "$plan" --out "$pub" --doc docs/STUDY.md
-  echo "study: published $(wc -l <"$pub/summary.jsonl") run(s) into $pub and docs/STUDY.md"
+  COLORIZE_TOOLS=$repo/tools "$rbin" study report "$plan" --out "$pub" --doc "$doc"
+  echo "study: published $(wc -l <"$pub/summary.jsonl") run(s) into $pub and $doc"
   ;;
 *)
-  sed -n '2,15p' "$0"
+  sed -n '2,20p' "$0"
   exit 2
   ;;
 esac
