@@ -1,6 +1,7 @@
 /* Heads: regression (MSE) and classification (per-pixel cross-entropy)
  * losses, and the decoding of their outputs into chroma. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "heads.h"
@@ -62,6 +63,77 @@ float cz_bin_exps(const float *l, int hw, float e[CZ_BINS], float *top)
     return z;
 }
 
+/* exp(x) for x <= 0 (softmax terms after the max is subtracted), in a form
+ * the compiler vectorises across pixels: x = n ln2 + r, |r| <= ln2/2, and
+ * e^r by its Taylor polynomial to r^7 (relative error under 1e-8, below
+ * float's 6e-8); below -87 the result is flushed to e^-87 (1.6e-38). */
+static inline float exp_nonpositive(float x)
+{
+    x = x < -87.0f ? -87.0f : x; /* not fmaxf: it does not vectorise, and a NaN must stay NaN */
+    /* round to nearest by adding and removing 1.5 x 2^23 (rintf does not vectorise) */
+    const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+    const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f; /* ln 2 in two parts */
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    union {
+        int32_t i;
+        float f;
+    } scale = {.i = ((int32_t)n + 127) << 23};
+    return p * scale.f;
+}
+
+/* Pixels per block of the cross-entropy: the bins of one pixel lie hw
+ * apart, so the loops run over a block of neighbouring pixels innermost. */
+#define CE_BLOCK 32
+
+/* Cross-entropy terms of np neighbouring pixels: l and g point at the
+ * first pixel's bin 0 (bins hw apart), b at its target. Returns the summed
+ * loss; writes scale x (softmax - onehot) into g when g is not NULL. */
+static double ce_block(const float *l, const int32_t *b, int hw, int np, float scale, float *g)
+{
+    float m[CE_BLOCK], z[CE_BLOCK], e[CZ_BINS][CE_BLOCK];
+    for (int j = 0; j < np; j++)
+        m[j] = l[j];
+    for (int k = 1; k < CZ_BINS; k++) {
+        const float *lk = l + (size_t)k * hw;
+#pragma omp simd
+        for (int j = 0; j < np; j++)
+            m[j] = lk[j] > m[j] ? lk[j] : m[j]; /* a NaN logit still reaches the loss through its exp */
+    }
+    for (int j = 0; j < np; j++)
+        z[j] = 0;
+    for (int k = 0; k < CZ_BINS; k++) {
+        const float *lk = l + (size_t)k * hw;
+        float *ek = e[k];
+#pragma omp simd
+        for (int j = 0; j < np; j++) {
+            ek[j] = exp_nonpositive(lk[j] - m[j]);
+            z[j] += ek[j];
+        }
+    }
+    double s = 0;
+    for (int j = 0; j < np; j++)
+        s += (double)logf(z[j]) + m[j] - l[(size_t)b[j] * hw + j];
+    if (g) {
+        for (int j = 0; j < np; j++)
+            z[j] = scale / z[j];
+        for (int k = 0; k < CZ_BINS; k++) {
+            float *gk = g + (size_t)k * hw;
+            const float *ek = e[k];
+#pragma omp simd
+            for (int j = 0; j < np; j++)
+                gk[j] = ek[j] * z[j] - (b[j] == k ? scale : 0.0f);
+        }
+    }
+    return s;
+}
+
 static double loss_cls(const float *logits, const int32_t *bins, int n, int hw, float *grad)
 {
     double total = 0;
@@ -70,20 +142,11 @@ static double loss_cls(const float *logits, const int32_t *bins, int n, int hw, 
     for (int i = 0; i < n; i++) {
         double s = 0;
         for (int ch = 0; ch < 2; ch++) {
-            const float *l = logits + ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw;
+            const size_t off = ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw;
             const int32_t *b = bins + ((size_t)i * 2 + ch) * hw;
-            float *g = grad ? grad + ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw : 0;
-            for (int p = 0; p < hw; p++) {
-                float e[CZ_BINS], top;
-                const float z = cz_bin_exps(l + p, hw, e, &top);
-                int t = b[p];
-                s += (double)logf(z) + top - l[(size_t)t * hw + p];
-                if (g) {
-                    float inv = scale / z;
-                    for (int k = 0; k < CZ_BINS; k++)
-                        g[(size_t)k * hw + p] = e[k] * inv - (k == t ? scale : 0.0f);
-                }
-            }
+            for (int p0 = 0; p0 < hw; p0 += CE_BLOCK)
+                s += ce_block(logits + off + p0, b + p0, hw, hw - p0 < CE_BLOCK ? hw - p0 : CE_BLOCK, scale,
+                              grad ? grad + off + p0 : NULL);
         }
         total += s;
     }
