@@ -30,11 +30,14 @@ bin=$src/build/colorize
 
 seed_from_docs() {
   # A new machine: the committed results count as done, so nothing reruns.
+  # Only runs of this plan (a wrong STUDY_PUB must not import another's).
   mkdir -p "$dir/runs"
   if [ -f "$pub/summary.jsonl" ]; then
     touch "$dir/summary.jsonl"
+    names=$("$bin" study list "$src/$plan" --json | python3 -c 'import json,sys; [print(json.loads(l)["name"]) for l in sys.stdin]')
     while IFS= read -r line; do
       name=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["name"])' "$line")
+      grep -qxF "$name" <<<"$names" || continue
       grep -q "\"name\":\"$name\"" "$dir/summary.jsonl" || printf '%s\n' "$line" >>"$dir/summary.jsonl"
       if [ -d "$pub/runs/$name" ] && [ ! -d "$dir/runs/$name" ]; then cp -r "$pub/runs/$name" "$dir/runs/"; fi
     done <"$pub/summary.jsonl"
