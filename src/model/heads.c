@@ -70,8 +70,11 @@ float cz_bin_exps(const float *l, int hw, float e[CZ_BINS], float *top)
 static inline float exp_nonpositive(float x)
 {
     x = x < -87.0f ? -87.0f : x; /* not fmaxf: it does not vectorise, and a NaN must stay NaN */
-    /* round to nearest by adding and removing 1.5 x 2^23 (rintf does not vectorise) */
-    const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+    /* The exponent from a copy that is never NaN (a NaN x reaches the
+     * result through r); rounded to nearest by adding and removing
+     * 1.5 x 2^23 (rintf does not vectorise). */
+    const float xn = x <= 0.0f ? x : 0.0f;
+    const float n = (xn * 1.44269504f + 12582912.0f) - 12582912.0f;
     const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f; /* ln 2 in two parts */
     float p = 1.0f / 5040;
     p = p * r + 1.0f / 720;
