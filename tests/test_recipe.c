@@ -238,6 +238,56 @@ static void check_losses(cz_st_file *f)
     free(xd);
 }
 
+/* The loss works on blocks of 32 pixels: 75 pixels (two full blocks and a
+ * partial one) against the double reference, chroma beyond the bins' range
+ * included (the table falls back to erf there), gradients against central
+ * differences on every fifth logit. */
+static void check_blocks(void)
+{
+    enum { BN = 2, BHW = 75, BL = BN * 40 * BHW, BUV = BN * 2 * BHW };
+    float *logits = malloc(BL * sizeof(float)), *grad = malloc(BL * sizeof(float));
+    double *xd = malloc(BL * sizeof(double));
+    float uv[BUV];
+    int32_t bins[BUV];
+    CHECK(logits && grad && xd);
+    if (!logits || !grad || !xd)
+        return;
+    uint32_t r = 12345;
+    for (int i = 0; i < BL; i++) {
+        r = r * 1664525u + 1013904223u;
+        logits[i] = ((float)(r >> 8) / 16777216.0f - 0.5f) * 12.0f;
+        xd[i] = logits[i];
+    }
+    for (int i = 0; i < BUV; i++) {
+        const float max = (i / BHW) % 2 ? CZ_V_MAX : CZ_U_MAX;
+        r = r * 1664525u + 1013904223u;
+        uv[i] = ((float)(r >> 8) / 16777216.0f - 0.5f) * 2.2f * max; /* 10 % beyond each end */
+        bins[i] = cz_chroma_bin(uv[i], max);
+    }
+    for (int c = 0; c < N_CASES; c++) {
+        double l = cz_loss_cls_recipe(logits, bins, uv, BN, BHW, &cases[c], grad, NULL);
+        CHECK_CLOSE(l, ref_loss(xd, bins, uv, BN, BHW, &cases[c]), 0, 1e-5);
+        int bad = 0;
+        for (int j = 0; j < BL; j += 5) {
+            const double h = 1e-4, keep = xd[j];
+            xd[j] = keep + h;
+            double up = ref_loss(xd, bins, uv, BN, BHW, &cases[c]);
+            xd[j] = keep - h;
+            double down = ref_loss(xd, bins, uv, BN, BHW, &cases[c]);
+            xd[j] = keep;
+            double fd = (up - down) / (2 * h);
+            if (!(fabs(grad[j] - fd) <= 2e-8 + 1e-4 * fabs(fd)))
+                bad++;
+        }
+        if (bad)
+            fprintf(stderr, "blocks, case %d: %d gradients off finite differences\n", c, bad);
+        CHECK(bad == 0);
+    }
+    free(logits);
+    free(grad);
+    free(xd);
+}
+
 static void check_ema(cz_st_file *f)
 {
     /* warm-up: d_t = min(decay, (1 + t) / (10 + t)) */
@@ -352,6 +402,7 @@ static void check_reestimate(void)
 int main(void)
 {
     check_targets_by_hand();
+    check_blocks();
     const char *dir = getenv("COLORIZE_SOURCE_DIR");
     char path[4096];
     snprintf(path, sizeof path, "%s/tests/vectors/recipe.safetensors", dir ? dir : ".");

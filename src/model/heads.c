@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "heads.h"
+#include "softmax_block.h"
 
 const char *cz_head_name(cz_head h)
 {
@@ -49,77 +50,13 @@ static double loss_reg(const float *out, const float *uv, int n, int hw, float *
     return total / ((double)n * hw);
 }
 
-float cz_bin_exps(const float *l, int hw, float e[CZ_BINS], float *top)
-{
-    /* one exp per logit, in float after subtracting the max */
-    float m = l[0], z = 0;
-    for (int k = 1; k < CZ_BINS; k++)
-        m = fmaxf(m, l[(size_t)k * hw]);
-    for (int k = 0; k < CZ_BINS; k++) {
-        e[k] = expf(l[(size_t)k * hw] - m);
-        z += e[k];
-    }
-    *top = m;
-    return z;
-}
-
-/* exp(x) for x <= 0 (softmax terms after the max is subtracted), in a form
- * the compiler vectorises across pixels: x = n ln2 + r, |r| <= ln2/2, and
- * e^r by its Taylor polynomial to r^7 (relative error under 1e-8, below
- * float's 6e-8); below -87 the result is flushed to e^-87 (1.6e-38). */
-static inline float exp_nonpositive(float x)
-{
-    x = x < -87.0f ? -87.0f : x; /* not fmaxf: it does not vectorise, and a NaN must stay NaN */
-    /* The exponent from a copy that is never NaN (a NaN x reaches the
-     * result through r); rounded to nearest by adding and removing
-     * 1.5 x 2^23 (rintf does not vectorise). */
-    const float xn = x <= 0.0f ? x : 0.0f;
-    const float n = (xn * 1.44269504f + 12582912.0f) - 12582912.0f;
-    const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f; /* ln 2 in two parts */
-    float p = 1.0f / 5040;
-    p = p * r + 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    union {
-        int32_t i;
-        float f;
-    } scale = {.i = ((int32_t)n + 127) << 23};
-    return p * scale.f;
-}
-
-/* Pixels per block of the cross-entropy: the bins of one pixel lie hw
- * apart, so the loops run over a block of neighbouring pixels innermost. */
-#define CE_BLOCK 32
-
 /* Cross-entropy terms of np neighbouring pixels: l and g point at the
  * first pixel's bin 0 (bins hw apart), b at its target. Returns the summed
  * loss; writes scale x (softmax - onehot) into g when g is not NULL. */
 static double ce_block(const float *l, const int32_t *b, int hw, int np, float scale, float *g)
 {
-    float m[CE_BLOCK], z[CE_BLOCK], e[CZ_BINS][CE_BLOCK];
-    for (int j = 0; j < np; j++)
-        m[j] = l[j];
-    for (int k = 1; k < CZ_BINS; k++) {
-        const float *lk = l + (size_t)k * hw;
-#pragma omp simd
-        for (int j = 0; j < np; j++)
-            m[j] = lk[j] > m[j] ? lk[j] : m[j]; /* a NaN logit still reaches the loss through its exp */
-    }
-    for (int j = 0; j < np; j++)
-        z[j] = 0;
-    for (int k = 0; k < CZ_BINS; k++) {
-        const float *lk = l + (size_t)k * hw;
-        float *ek = e[k];
-#pragma omp simd
-        for (int j = 0; j < np; j++) {
-            ek[j] = exp_nonpositive(lk[j] - m[j]);
-            z[j] += ek[j];
-        }
-    }
+    float m[CZ_SOFTMAX_BLOCK], z[CZ_SOFTMAX_BLOCK], e[CZ_BINS][CZ_SOFTMAX_BLOCK];
+    cz_softmax_block(l, hw, np, m, z, e);
     double s = 0;
     for (int j = 0; j < np; j++)
         s += (double)logf(z[j]) + m[j] - l[(size_t)b[j] * hw + j];
@@ -147,8 +84,8 @@ static double loss_cls(const float *logits, const int32_t *bins, int n, int hw, 
         for (int ch = 0; ch < 2; ch++) {
             const size_t off = ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw;
             const int32_t *b = bins + ((size_t)i * 2 + ch) * hw;
-            for (int p0 = 0; p0 < hw; p0 += CE_BLOCK)
-                s += ce_block(logits + off + p0, b + p0, hw, hw - p0 < CE_BLOCK ? hw - p0 : CE_BLOCK, scale,
+            for (int p0 = 0; p0 < hw; p0 += CZ_SOFTMAX_BLOCK)
+                s += ce_block(logits + off + p0, b + p0, hw, hw - p0 < CZ_SOFTMAX_BLOCK ? hw - p0 : CZ_SOFTMAX_BLOCK, scale,
                               grad ? grad + off + p0 : NULL);
         }
         total += s;

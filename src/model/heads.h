@@ -33,9 +33,6 @@ double cz_head_loss(cz_head h, const cz_cls_loss *recipe, const float *out, cons
 double cz_aux_class_loss(const float *logits, const uint8_t *labels, int n, int k, double weight,
                          float *grad);
 
-/* The softmax terms of one pixel's CZ_BINS logits l[k * hw]: e[k] =
- * exp(l[k] - max) into e, the max into *top; returns the sum of e. */
-float cz_bin_exps(const float *l, int hw, float e[CZ_BINS], float *top);
 /* Network outputs (n x C x hw) as chroma (n x 2 x hw): reg copies, cls
  * applies the decoding rule. */
 void cz_head_decode(cz_head h, const float *out, int n, int hw, cz_decode d, float *uv);

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "colorize/colorspace.h"
-#include "heads.h" /* cz_bin_exps */
 #include "loss_recipe.h"
+#include "softmax_block.h"
 
 cz_status cz_cls_target_parse(const char *text, cz_cls_loss *out)
 {
@@ -123,6 +123,83 @@ void cz_hlgauss_table_target(const cz_hlgauss_table *t, float x, float max, doub
     }
 }
 
+/* What every block of one image channel shares. */
+typedef struct recipe_ctx {
+    const float *centre; /* CZ_BINS bin centres */
+    float max;           /* the channel's chroma bound */
+    int soft;            /* HL-Gauss targets (else one-hot) */
+    const cz_hlgauss_table *table; /* NULL: the targets from erf */
+    double sigma;
+    float lambda, scale;
+} recipe_ctx;
+
+/* The CE and squared-error terms of np neighbouring pixels (l and g at the
+ * first pixel's bin 0, bins hw apart; b and x at its target bin and
+ * chroma), summed into *ce and *se; the gradient into g when not NULL. */
+static void recipe_block(const recipe_ctx *c, const float *l, const int32_t *b, const float *x, int hw,
+                         int np, float *g, double *ce, double *se)
+{
+    float m[CZ_SOFTMAX_BLOCK], z[CZ_SOFTMAX_BLOCK], e[CZ_BINS][CZ_SOFTMAX_BLOCK];
+    float t[CZ_BINS][CZ_SOFTMAX_BLOCK], mean[CZ_SOFTMAX_BLOCK], h[CZ_SOFTMAX_BLOCK];
+    cz_softmax_block(l, hw, np, m, z, e);
+    /* CE = -sum_k t_k log p_k = log z + top - sum_k t_k l_k (sum t = 1);
+     * the targets one pixel at a time (a table lookup, not vectorised) */
+    double ce_sum = 0;
+    for (int j = 0; j < np; j++) {
+        double tl;
+        if (c->soft) {
+            double tj[CZ_BINS];
+            if (c->table)
+                cz_hlgauss_table_target(c->table, x[j], c->max, tj);
+            else
+                cz_hlgauss_target(x[j], c->max, c->sigma, tj);
+            tl = 0;
+            for (int k = 0; k < CZ_BINS; k++) {
+                tl += tj[k] * l[(size_t)k * hw + j];
+                t[k][j] = (float)tj[k];
+            }
+        } else {
+            tl = l[(size_t)b[j] * hw + j];
+            for (int k = 0; k < CZ_BINS; k++)
+                t[k][j] = k == b[j] ? 1.0f : 0.0f;
+        }
+        ce_sum += (double)logf(z[j]) + m[j] - tl;
+    }
+    /* the decoded expectation and its error, across the block */
+    for (int j = 0; j < np; j++) {
+        z[j] = 1.0f / z[j];
+        mean[j] = 0;
+    }
+    for (int k = 0; k < CZ_BINS; k++) {
+        const float ck = c->centre[k];
+        const float *ek = e[k];
+#pragma omp simd
+        for (int j = 0; j < np; j++)
+            mean[j] += ek[j] * ck;
+    }
+    double se_sum = 0;
+    for (int j = 0; j < np; j++) {
+        mean[j] *= z[j];
+        const float err = mean[j] - x[j];
+        se_sum += (double)err * err;
+        h[j] = 2.0f * c->lambda * err; /* d(lambda err^2)/dE */
+    }
+    *ce += ce_sum;
+    *se += se_sum;
+    if (!g)
+        return;
+    for (int k = 0; k < CZ_BINS; k++) {
+        const float ck = c->centre[k], scale = c->scale;
+        const float *ek = e[k], *tk = t[k];
+        float *gk = g + (size_t)k * hw;
+#pragma omp simd
+        for (int j = 0; j < np; j++) {
+            const float pk = ek[j] * z[j];
+            gk[j] = scale * (pk - tk[j] + h[j] * pk * (ck - mean[j]));
+        }
+    }
+}
+
 double cz_loss_cls_recipe(const float *logits, const int32_t *bins, const float *uv, int n, int hw,
                           const cz_cls_loss *cfg, float *grad, cz_cls_loss_parts *parts)
 {
@@ -131,52 +208,28 @@ double cz_loss_cls_recipe(const float *logits, const int32_t *bins, const float 
     for (int ch = 0; ch < 2; ch++)
         for (int k = 0; k < CZ_BINS; k++)
             centre[ch][k] = cz_bin_center(k, maxes[ch]);
-    const int soft = cfg->target == CZ_CLS_TARGET_HLGAUSS;
-    const float lambda = (float)cfg->mse_weight;
-    const float scale = (float)(1.0 / ((double)n * hw));
     cz_hlgauss_table table = {0};
+    const int soft = cfg->target == CZ_CLS_TARGET_HLGAUSS;
     const int tabled = soft && cz_hlgauss_table_init(&table, cfg->sigma) == CZ_OK;
+    recipe_ctx ctx[2];
+    for (int ch = 0; ch < 2; ch++)
+        ctx[ch] = (recipe_ctx){.centre = centre[ch],
+                               .max = maxes[ch],
+                               .soft = soft,
+                               .table = tabled ? &table : NULL,
+                               .sigma = cfg->sigma,
+                               .lambda = (float)cfg->mse_weight,
+                               .scale = (float)(1.0 / ((double)n * hw))};
     double ce_total = 0, mse_total = 0;
 #pragma omp parallel for reduction(+ : ce_total, mse_total) schedule(static)
     for (int i = 0; i < n; i++) {
         for (int ch = 0; ch < 2; ch++) {
             const size_t base = ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw;
-            const float *l = logits + base;
-            const int32_t *b = bins + ((size_t)i * 2 + ch) * hw;
-            const float *x = uv + ((size_t)i * 2 + ch) * hw;
-            const float *c = centre[ch];
-            float *g = grad ? grad + base : 0;
-            for (int p = 0; p < hw; p++) {
-                float e[CZ_BINS], top;
-                const float z = cz_bin_exps(l + p, hw, e, &top);
-                double t[CZ_BINS];
-                if (tabled) {
-                    cz_hlgauss_table_target(&table, x[p], maxes[ch], t);
-                } else if (soft) {
-                    cz_hlgauss_target(x[p], maxes[ch], cfg->sigma, t);
-                } else {
-                    memset(t, 0, sizeof t);
-                    t[b[p]] = 1.0;
-                }
-                /* CE = -sum_k t_k log p_k = log z + top - sum_k t_k l_k (sum t = 1) */
-                double tl = 0;
-                for (int k = 0; k < CZ_BINS; k++)
-                    tl += t[k] * l[(size_t)k * hw + p];
-                ce_total += (double)logf(z) + top - tl;
-                const float inv_z = 1.0f / z;
-                float mean = 0;
-                for (int k = 0; k < CZ_BINS; k++)
-                    mean += e[k] * inv_z * c[k];
-                const float err = mean - x[p];
-                mse_total += (double)err * err;
-                if (g) {
-                    const float h = 2.0f * lambda * err; /* d(lambda err^2)/dE */
-                    for (int k = 0; k < CZ_BINS; k++) {
-                        const float pk = e[k] * inv_z;
-                        g[(size_t)k * hw + p] = scale * (pk - (float)t[k] + h * pk * (c[k] - mean));
-                    }
-                }
-            }
+            const size_t at = ((size_t)i * 2 + ch) * hw;
+            for (int p0 = 0; p0 < hw; p0 += CZ_SOFTMAX_BLOCK)
+                recipe_block(&ctx[ch], logits + base + p0, bins + at + p0, uv + at + p0, hw,
+                             hw - p0 < CZ_SOFTMAX_BLOCK ? hw - p0 : CZ_SOFTMAX_BLOCK,
+                             grad ? grad + base + p0 : NULL, &ce_total, &mse_total);
         }
     }
     cz_hlgauss_table_free(&table);
