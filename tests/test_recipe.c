@@ -60,6 +60,20 @@ static double ref_loss(const double *logits, const int32_t *bins, const float *u
     return total / ((double)n * hw);
 }
 
+/* dL/d logit j of the double reference by central differences (step 1e-4:
+ * truncation ~1e-8, rounding ~1e-12). */
+static double fd_grad(double *xd, int j, const int32_t *bins, const float *uv, int n, int hw,
+                      const cz_cls_loss *c)
+{
+    const double h = 1e-4, keep = xd[j];
+    xd[j] = keep + h;
+    const double up = ref_loss(xd, bins, uv, n, hw, c);
+    xd[j] = keep - h;
+    const double down = ref_loss(xd, bins, uv, n, hw, c);
+    xd[j] = keep;
+    return (up - down) / (2 * h);
+}
+
 static int load(cz_st_file *f, const char *name, float *dst, size_t n)
 {
     const cz_st_tensor *t = cz_st_find(f, name);
@@ -191,13 +205,7 @@ static void check_losses(cz_st_file *f)
         for (int j = 0; j < NL; j++) {
             if (!(fabs(grad[j] - want[j]) <= 2e-7 + 1e-4 * fabs(want[j])))
                 bad_torch++;
-            const double h = 1e-4, keep = xd[j];
-            xd[j] = keep + h;
-            double up = ref_loss(xd, bins, uv, N, HW, &cases[c]);
-            xd[j] = keep - h;
-            double down = ref_loss(xd, bins, uv, N, HW, &cases[c]);
-            xd[j] = keep;
-            double fd = (up - down) / (2 * h);
+            const double fd = fd_grad(xd, j, bins, uv, N, HW, &cases[c]);
             if (!(fabs(grad[j] - fd) <= 2e-7 + 1e-4 * fabs(fd)))
                 bad_fd++;
         }
@@ -269,13 +277,7 @@ static void check_blocks(void)
         CHECK_CLOSE(l, ref_loss(xd, bins, uv, BN, BHW, &cases[c]), 0, 1e-5);
         int bad = 0;
         for (int j = 0; j < BL; j += 5) {
-            const double h = 1e-4, keep = xd[j];
-            xd[j] = keep + h;
-            double up = ref_loss(xd, bins, uv, BN, BHW, &cases[c]);
-            xd[j] = keep - h;
-            double down = ref_loss(xd, bins, uv, BN, BHW, &cases[c]);
-            xd[j] = keep;
-            double fd = (up - down) / (2 * h);
+            const double fd = fd_grad(xd, j, bins, uv, BN, BHW, &cases[c]);
             if (!(fabs(grad[j] - fd) <= 2e-8 + 1e-4 * fabs(fd)))
                 bad++;
         }
