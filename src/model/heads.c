@@ -84,9 +84,10 @@ static double loss_cls(const float *logits, const int32_t *bins, int n, int hw, 
         for (int ch = 0; ch < 2; ch++) {
             const size_t off = ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw;
             const int32_t *b = bins + ((size_t)i * 2 + ch) * hw;
-            for (int p0 = 0; p0 < hw; p0 += CZ_SOFTMAX_BLOCK)
-                s += ce_block(logits + off + p0, b + p0, hw, hw - p0 < CZ_SOFTMAX_BLOCK ? hw - p0 : CZ_SOFTMAX_BLOCK, scale,
-                              grad ? grad + off + p0 : NULL);
+            for (int p0 = 0; p0 < hw; p0 += CZ_SOFTMAX_BLOCK) {
+                const int np = hw - p0 < CZ_SOFTMAX_BLOCK ? hw - p0 : CZ_SOFTMAX_BLOCK;
+                s += ce_block(logits + off + p0, b + p0, hw, np, scale, grad ? grad + off + p0 : NULL);
+            }
         }
         total += s;
     }

@@ -226,10 +226,11 @@ double cz_loss_cls_recipe(const float *logits, const int32_t *bins, const float 
         for (int ch = 0; ch < 2; ch++) {
             const size_t base = ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw;
             const size_t at = ((size_t)i * 2 + ch) * hw;
-            for (int p0 = 0; p0 < hw; p0 += CZ_SOFTMAX_BLOCK)
-                recipe_block(&ctx[ch], logits + base + p0, bins + at + p0, uv + at + p0, hw,
-                             hw - p0 < CZ_SOFTMAX_BLOCK ? hw - p0 : CZ_SOFTMAX_BLOCK,
+            for (int p0 = 0; p0 < hw; p0 += CZ_SOFTMAX_BLOCK) {
+                const int np = hw - p0 < CZ_SOFTMAX_BLOCK ? hw - p0 : CZ_SOFTMAX_BLOCK;
+                recipe_block(&ctx[ch], logits + base + p0, bins + at + p0, uv + at + p0, hw, np,
                              grad ? grad + base + p0 : NULL, &ce_total, &mse_total);
+            }
         }
     }
     cz_hlgauss_table_free(&table);
