@@ -33,6 +33,11 @@ check_refusal bad_runner_option.json "base.threads: 'threads' is set by"
 check_refusal bad_range.json "--epochs 0 is out of range"
 check_refusal bad_duplicate_key.json "duplicate object key"
 check_refusal bad_test_value.json "test: expects true"
+check_refusal bad_tags.json "tags: expects a list of strings"
+# Plan-wide tags reach every run: the final comparison's lines say "final".
+final=$("$bin" study list "$src/studies/final.json" --json)
+[ "$(wc -l <<<"$final")" -eq 12 ] && [ "$(grep -c '"tags":\[[^]]*"final"' <<<"$final")" -eq 12 ] && ok ||
+  bad "studies/final.json: 12 runs tagged final expected: $final"
 
 # 2. Shards: for N = 1..5 the K/N slices of the seed plan cover every run once.
 all=$("$bin" study list "$src/studies/seed.json" --json | sort)

@@ -284,7 +284,8 @@ static json_t *base_for(json_t *base, const char *arch)
     return c;
 }
 
-static const char *const plan_keys[] = {"name", "about", "test", "base", "seeds", "sweeps", "extra", "imports", NULL};
+static const char *const plan_keys[] = {"name", "about", "test", "tags", "base", "seeds", "sweeps", "extra", "imports",
+                                        NULL};
 
 static int known(const char *key, const char *const *list)
 {
@@ -318,12 +319,21 @@ static int expand(study_plan *p)
     json_t *root = p->root, *v;
     const char *key;
     json_object_foreach(root, key, v) if (!known(key, plan_keys)) return refuse(
-        p, key, "unknown plan key (use name, about, test, base, seeds, sweeps, extra, imports)%s%s", NULL, NULL);
+        p, key, "unknown plan key (use name, about, test, tags, base, seeds, sweeps, extra, imports)%s%s", NULL, NULL);
     json_t *test = json_object_get(root, "test");
     if (test && !json_is_boolean(test))
         return refuse(p, "test", "expects true (evaluate each run on the test split) or false (validation only)%s%s",
                       NULL, NULL);
     p->no_test = test && json_is_false(test);
+    /* Tags for every run of the plan (the final comparison's "final"), so its
+     * lines stay findable once appended to another study's summary. */
+    json_t *plan_tags = json_object_get(root, "tags");
+    size_t ti;
+    json_t *t;
+    if (plan_tags && !json_is_array(plan_tags))
+        return refuse(p, "tags", "expects a list of strings%s%s", NULL, NULL);
+    json_array_foreach(plan_tags, ti, t) if (!json_is_string(t) || !json_string_length(t))
+        return refuse(p, "tags", "expects a list of strings%s%s", NULL, NULL);
     json_t *base_in = json_object_get(root, "base");
     if (!json_is_object(base_in))
         return refuse(p, "base", "a plan needs a 'base' object of `colorize train` options%s%s", NULL, NULL);
@@ -485,11 +495,11 @@ static int expand(study_plan *p)
                           nm ? json_string_value(nm) : NULL);
         if (idx < 0)
             goto out;
-        size_t ti;
-        json_t *t;
         json_array_foreach(tags, ti, t) if (json_is_string(t) && add_tag(&p->runs[idx], json_string_value(t)))
             goto out;
     }
+    for (int i = 0; i < p->nruns; i++)
+        json_array_foreach(plan_tags, ti, t) if (add_tag(&p->runs[i], json_string_value(t))) goto out;
     /* Earlier trainings of the same configuration, imported rather than run. */
     json_t *imports = json_object_get(root, "imports");
     if (imports && !json_is_array(imports)) {
