@@ -23,8 +23,11 @@
 enum { N = 2, HW = 16, NL = N * 40 * HW, NUV = N * 2 * HW, N_CASES = 5 };
 
 static const cz_cls_loss cases[N_CASES] = {
-    {CZ_CLS_TARGET_ONEHOT, 0, 0},     {CZ_CLS_TARGET_HLGAUSS, 0.75, 0}, {CZ_CLS_TARGET_ONEHOT, 0, 5},
-    {CZ_CLS_TARGET_HLGAUSS, 0.75, 5}, {CZ_CLS_TARGET_HLGAUSS, 2, 50},
+    {.target = CZ_CLS_TARGET_ONEHOT, .sigma = 0, .mse_weight = 0},
+    {.target = CZ_CLS_TARGET_HLGAUSS, .sigma = 0.75, .mse_weight = 0},
+    {.target = CZ_CLS_TARGET_ONEHOT, .sigma = 0, .mse_weight = 5},
+    {.target = CZ_CLS_TARGET_HLGAUSS, .sigma = 0.75, .mse_weight = 5},
+    {.target = CZ_CLS_TARGET_HLGAUSS, .sigma = 2, .mse_weight = 50},
 };
 
 /* The loss in double, straight from its definition. */
@@ -132,7 +135,7 @@ static void check_targets_by_hand(void)
             printf("table sigma %.2f: worst %.3g\n", sigmas[si], worst);
     }
 
-    cz_cls_loss l = {CZ_CLS_TARGET_ONEHOT, 0, 3};
+    cz_cls_loss l = {.target = CZ_CLS_TARGET_ONEHOT, .sigma = 0, .mse_weight = 3};
     char buf[48];
     CHECK(cz_cls_target_parse("hlgauss", &l) == CZ_OK && l.target == CZ_CLS_TARGET_HLGAUSS &&
           l.sigma == 0.75 && l.mse_weight == 3);
@@ -214,6 +217,28 @@ static void check_losses(cz_st_file *f)
                     bad_fd);
         CHECK(bad_torch == 0);
         CHECK(bad_fd == 0);
+    }
+    /* A table made once by the loss's owner gives the same bits as the one
+     * each call makes; one made for another sigma is not used. */
+    {
+        cz_cls_loss kept = cases[3];
+        cz_hlgauss_table table;
+        CHECK(cz_cls_loss_prepare(&kept, &table) == CZ_OK && kept.table == &table);
+        float *g_kept = malloc(NL * sizeof(float));
+        CHECK(g_kept != NULL);
+        double l_call = cz_loss_cls_recipe(logits, bins, uv, N, HW, &cases[3], grad, NULL);
+        double l_kept = cz_loss_cls_recipe(logits, bins, uv, N, HW, &kept, g_kept, NULL);
+        CHECK(l_kept == l_call && memcmp(grad, g_kept, NL * sizeof(float)) == 0);
+        cz_cls_loss other = cases[4]; /* sigma 2 */
+        other.table = &table;         /* made for 0.75 */
+        double l_other = cz_loss_cls_recipe(logits, bins, uv, N, HW, &other, g_kept, NULL);
+        CHECK(l_other == cz_loss_cls_recipe(logits, bins, uv, N, HW, &cases[4], grad, NULL) &&
+              memcmp(grad, g_kept, NL * sizeof(float)) == 0);
+        cz_cls_loss onehot = cases[2];
+        cz_hlgauss_table none;
+        CHECK(cz_cls_loss_prepare(&onehot, &none) == CZ_OK && onehot.table == NULL && none.tail == NULL);
+        cz_hlgauss_table_free(&table);
+        free(g_kept);
     }
     /* one-hot and lambda 0 is SPEC §3's loss */
     const cz_batch hb = {.n = N, .side = 4, .bins = bins}; /* 4 x 4 = HW */

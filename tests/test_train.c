@@ -118,7 +118,7 @@ int main(void)
         rc.schedule = CZ_SCHED_LINEAR;
         rc.ema = 0.9;
         rc.ema_bn = bn ? CZ_EMA_BN_REESTIMATE : CZ_EMA_BN_AVERAGE;
-        rc.cls_loss = (cz_cls_loss){CZ_CLS_TARGET_HLGAUSS, 0.75, 10};
+        rc.cls_loss = (cz_cls_loss){.target = CZ_CLS_TARGET_HLGAUSS, .sigma = 0.75, .mse_weight = 10};
         CHECK(cz_train(&rc, &ds, &split, NULL, &res) == CZ_OK && res.epochs_done == 1);
         cz_train_config rfirst = rc;
         rfirst.out_dir = r2;

@@ -15,8 +15,34 @@ static double median(double *v, int n)
 /* Synthetic batch: the engine's speed does not depend on the values. A
  * training step is the model's forward (with the loss), backward and Adam
  * step; inference is cz_model_predict. */
-cz_status cz_bench_run(const char *backend, const cz_backend_options *options, cz_arch arch, cz_head head, int width, int batch, int steps,
-                       int warmup, int profile, cz_bench_result *r)
+/* The head's loss with its gradient on logits of a few units: the median
+ * over `steps` calls, in ms. */
+static cz_status time_loss(const cz_model *m, const cz_batch *b, int steps, double *t, double *ms)
+{
+    const size_t n = (size_t)b->n * cz_head_channels(m->head) * 1024;
+    float *out = cz_alloc_aligned(n, 4, "logits"), *grad = cz_alloc_aligned(n, 4, "loss gradient");
+    if (!out || !grad) {
+        free(out);
+        free(grad);
+        return CZ_ERR_NOMEM;
+    }
+    cz_rng rng = {11};
+    for (size_t i = 0; i < n; i++)
+        out[i] = 4 * cz_rng_uniform(&rng) - 2;
+    for (int i = 0; i < steps; i++) {
+        double t0 = cz_now();
+        cz_head_loss(m->head, m->cls_loss, out, b, grad);
+        t[i] = cz_now() - t0;
+    }
+    *ms = median(t, steps) * 1e3;
+    free(out);
+    free(grad);
+    return CZ_OK;
+}
+
+cz_status cz_bench_run(const char *backend, const cz_backend_options *options, const cz_cls_loss *cls_loss,
+                       cz_arch arch, cz_head head, int width, int batch, int steps, int warmup, int profile,
+                       cz_bench_result *r)
 {
     memset(r, 0, sizeof *r);
     cz_model m;
@@ -25,6 +51,16 @@ cz_status cz_bench_run(const char *backend, const cz_backend_options *options, c
         return st;
     if (options)
         m.backend_options = *options;
+    cz_cls_loss loss = {0};
+    cz_hlgauss_table table = {0};
+    if (head == CZ_HEAD_CLS && cls_loss) {
+        loss = *cls_loss;
+        if ((st = cz_cls_loss_prepare(&loss, &table))) {
+            cz_model_free(&m);
+            return st;
+        }
+        m.cls_loss = &loss;
+    }
     const int hw = 1024;
     cz_optim_config oc;
     cz_optim_defaults(&oc);
@@ -74,6 +110,8 @@ cz_status cz_bench_run(const char *backend, const cz_backend_options *options, c
         }
         r->other_ms = (total - engine) / steps * 1e3;
     }
+    if ((st = time_loss(&m, &b, steps, t, &r->loss_ms)))
+        goto done;
     cz_model_drop_nets(&m); /* the training net's memory is not the inference's */
     for (int i = 0; i < warmup + steps; i++) {
         double t0 = cz_now();
@@ -86,6 +124,7 @@ cz_status cz_bench_run(const char *backend, const cz_backend_options *options, c
     r->gflops_infer = flops / step_s / 1e9;
 done:
     cz_model_free(&m);
+    cz_hlgauss_table_free(&table);
     free(x);
     free(uv);
     free(bins);

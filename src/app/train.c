@@ -70,6 +70,8 @@ typedef struct trainer {
     const cz_ddp *ddp; /* NULL: a world of one */
     int rank, ranks, accum, micro; /* micro: images per micro-batch */
     float *grad_sum;   /* accum > 1: the micro-batches' gradients, summed */
+    cz_cls_loss cls_loss;       /* cfg's, with the HL-Gauss table below */
+    cz_hlgauss_table hl_table; /* made once, not at every step */
     int epoch, batch_in_epoch;
     long step;
     double best_val;
@@ -86,6 +88,7 @@ static void trainer_free(trainer *t)
     cz_ema_view_release(&t->ema_view);
     cz_ema_free(&t->ema);
     cz_model_free(&t->model);
+    cz_hlgauss_table_free(&t->hl_table);
 }
 
 static void fmt_double(char *buf, size_t n, double x)
@@ -454,7 +457,10 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
         goto done;
     if (cfg->backend && (st = cz_model_set_backend(&t.model, cfg->backend)))
         goto done;
-    t.model.cls_loss = recipe_loss ? &cfg->cls_loss : NULL;
+    t.cls_loss = cfg->cls_loss;
+    if (recipe_loss && (st = cz_cls_loss_prepare(&t.cls_loss, &t.hl_table)))
+        goto done;
+    t.model.cls_loss = recipe_loss ? &t.cls_loss : NULL;
     if (cfg->aux_class > 0 && t.model.graph.aux < 0) {
         st = cz_fail(CZ_ERR_ARG, "--aux-class needs a network with a global-context branch (resunet-gc), not %s",
                      cz_arch_name(cfg->arch));

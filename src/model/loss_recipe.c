@@ -94,6 +94,18 @@ void cz_hlgauss_table_free(cz_hlgauss_table *t)
     memset(t, 0, sizeof *t);
 }
 
+cz_status cz_cls_loss_prepare(cz_cls_loss *l, cz_hlgauss_table *t)
+{
+    memset(t, 0, sizeof *t);
+    l->table = NULL;
+    if (l->target != CZ_CLS_TARGET_HLGAUSS)
+        return CZ_OK;
+    cz_status st = cz_hlgauss_table_init(t, l->sigma);
+    if (!st)
+        l->table = t;
+    return st;
+}
+
 void cz_hlgauss_table_target(const cz_hlgauss_table *t, float x, float max, double target[CZ_BINS])
 {
     const double m = max, w = 2.0 * m / CZ_BINS, u = ((double)x + m) / w;
@@ -208,15 +220,19 @@ double cz_loss_cls_recipe(const float *logits, const int32_t *bins, const float 
     for (int ch = 0; ch < 2; ch++)
         for (int k = 0; k < CZ_BINS; k++)
             centre[ch][k] = cz_bin_center(k, maxes[ch]);
-    cz_hlgauss_table table = {0};
     const int soft = cfg->target == CZ_CLS_TARGET_HLGAUSS;
-    const int tabled = soft && cz_hlgauss_table_init(&table, cfg->sigma) == CZ_OK;
+    /* Making the table costs about 74,000 erfc: once per training when the
+     * owner keeps one, else once per call. Without memory, the exact erf. */
+    cz_hlgauss_table own = {0};
+    const cz_hlgauss_table *table = cfg->table && cfg->table->sigma == cfg->sigma ? cfg->table : NULL;
+    if (soft && !table && cz_hlgauss_table_init(&own, cfg->sigma) == CZ_OK)
+        table = &own;
     recipe_ctx ctx[2];
     for (int ch = 0; ch < 2; ch++)
         ctx[ch] = (recipe_ctx){.centre = centre[ch],
                                .max = maxes[ch],
                                .soft = soft,
-                               .table = tabled ? &table : NULL,
+                               .table = soft ? table : NULL,
                                .sigma = cfg->sigma,
                                .lambda = (float)cfg->mse_weight,
                                .scale = (float)(1.0 / ((double)n * hw))};
@@ -233,7 +249,7 @@ double cz_loss_cls_recipe(const float *logits, const int32_t *bins, const float 
             }
         }
     }
-    cz_hlgauss_table_free(&table);
+    cz_hlgauss_table_free(&own);
     const double pixels = (double)n * hw;
     if (parts) {
         parts->ce = ce_total / pixels;

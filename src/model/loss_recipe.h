@@ -16,10 +16,15 @@ typedef enum cz_cls_target {
 
 #define CZ_HLGAUSS_DEFAULT_SIGMA 0.75 /* in bins */
 
+struct cz_hlgauss_table;
+
 typedef struct cz_cls_loss {
     cz_cls_target target;
     double sigma;      /* HL-Gauss standard deviation in bin widths */
     double mse_weight; /* lambda of the hybrid term; 0 = cross-entropy alone */
+    /* Optional: the HL-Gauss table for sigma, made once by whoever owns this
+     * loss (a training) and outliving it; NULL: each call makes its own. */
+    const struct cz_hlgauss_table *table;
 } cz_cls_loss;
 
 /* The loss's two terms, each a mean over pixels summed over U and V. */
@@ -53,6 +58,10 @@ typedef struct cz_hlgauss_table {
 
 cz_status cz_hlgauss_table_init(cz_hlgauss_table *t, double sigma_bins);
 void cz_hlgauss_table_free(cz_hlgauss_table *t);
+/* For an owner that keeps the loss (a training, the bench): makes t when l
+ * has HL-Gauss targets and points l->table at it; t is zeroed otherwise.
+ * Free t with cz_hlgauss_table_free after the last call of the loss. */
+cz_status cz_cls_loss_prepare(cz_cls_loss *l, cz_hlgauss_table *t);
 void cz_hlgauss_table_target(const cz_hlgauss_table *t, float x, float max, double target[20]);
 
 /* L = mean over pixels, summed over U and V, of
