@@ -30,6 +30,7 @@ typedef struct cz_model_net {
     cz_folded *folded; /* inference: the BatchNorm-folded graph the net runs */
     float *fparams;    /* ... and its parameters, refolded before each forward */
     float *out, *dout; /* batch x C x h x w output and (training) its loss gradient */
+    float *flip_in, *flip_out; /* flip averaging: the mirrored input and output, made on first use */
     unsigned long last_use;
 } cz_model_net;
 

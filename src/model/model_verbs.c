@@ -21,6 +21,8 @@ static void net_release(cz_model_net *e)
     }
     free(e->out);
     free(e->dout);
+    free(e->flip_in);
+    free(e->flip_out);
     memset(e, 0, sizeof *e);
 }
 
@@ -170,14 +172,17 @@ static void mirror_rows(const float *src, float *dst, size_t planes, int h, int 
 static cz_status forward_flip_average(cz_model *m, cz_model_net *e, const float *y, int n, int h, int w)
 {
     const size_t in = (size_t)n * h * w, planes = (size_t)n * m->out_channels;
-    float *ym = cz_alloc_aligned(in, sizeof(float), "mirrored input");
-    float *om = cz_alloc_aligned(planes * h * w, sizeof(float), "mirrored output");
-    cz_status st = CZ_ERR_NOMEM;
-    if (!ym || !om)
-        goto done;
+    /* Kept with the net (its batch and size are fixed): a colourising loop
+     * does not allocate per call. */
+    if (!e->flip_in && !(e->flip_in = cz_alloc_aligned(in, sizeof(float), "mirrored input")))
+        return CZ_ERR_NOMEM;
+    if (!e->flip_out && !(e->flip_out = cz_alloc_aligned(planes * h * w, sizeof(float), "mirrored output")))
+        return CZ_ERR_NOMEM;
+    float *ym = e->flip_in, *om = e->flip_out;
     mirror_rows(y, ym, (size_t)n, h, w);
+    cz_status st;
     if ((st = cz_net_forward(e->net, ym, om)) || (st = cz_net_forward(e->net, y, e->out)))
-        goto done;
+        return st;
 #pragma omp parallel for schedule(static)
     for (long r = 0; r < (long)(planes * h); r++) {
         float *o = e->out + (size_t)r * w;
@@ -185,10 +190,7 @@ static cz_status forward_flip_average(cz_model *m, cz_model_net *e, const float 
         for (int x = 0; x < w; x++)
             o[x] = 0.5f * (o[x] + s[w - 1 - x]);
     }
-done:
-    free(ym);
-    free(om);
-    return st;
+    return CZ_OK;
 }
 
 cz_status cz_model_predict(cz_model *m, const float *y, int n, int h, int w, cz_decode d, float *uv,
