@@ -12,7 +12,9 @@
 # checkout, so a fresh clone resumes them: /var/tmp/colorize-study), STUDY_SRC
 # (the pinned tree: /var/tmp/colorize-study-src), STUDY_PUB (docs/study) and
 # STUDY_DOC (docs/STUDY.md) for publish, COLORIZE_DATA, STUDY_JOBS,
-# STUDY_THREADS (threads in all, split between the jobs). Two plans can run
+# STUDY_THREADS (threads in all, split between the jobs), STUDY_TIME_LIMIT
+# (minutes: start no run expected to end later, for a machine that stops at a
+# known time). Two plans can run
 # at once with their own STUDY_DIR and STUDY_SRC; the new model's ablation:
 #   STUDY_PLAN=studies/new_model.json STUDY_DIR=/var/tmp/colorize-new-model \
 #   STUDY_SRC=/var/tmp/colorize-new-model-src STUDY_PUB=docs/new_model \
@@ -58,7 +60,8 @@ start)
   seed_from_docs
   echo "study: commit $commit, plan $plan, runs in $dir; log $dir/study.log"
   setsid nohup nice -n 10 "$bin" study run "$src/$plan" --out "$dir" --data "$data" \
-    ${STUDY_JOBS:+--jobs $STUDY_JOBS} ${STUDY_THREADS:+--threads $STUDY_THREADS} >>"$dir/study.log" 2>&1 </dev/null &
+    ${STUDY_JOBS:+--jobs $STUDY_JOBS} ${STUDY_THREADS:+--threads $STUDY_THREADS} \
+    ${STUDY_TIME_LIMIT:+--time-limit $STUDY_TIME_LIMIT} >>"$dir/study.log" 2>&1 </dev/null &
   ;;
 stop)
   pkill -TERM -f "colorize study run $src/$plan" && echo "study: stopping $plan (states are saved)" ||

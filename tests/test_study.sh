@@ -95,6 +95,15 @@ grep -q '"test_chroma_mse"' "$out/summary.jsonl" && grep -q '"test_mode_chroma_m
 # Done means done: a third start trains nothing.
 run >"$tmp/log3" 2>&1
 grep -q "3 done, 0 to run" "$tmp/log3" && ok || bad "a finished study started again: $(cat "$tmp/log3")"
+# --time-limit: with one run left and less time than finished runs took,
+# nothing starts and the summary is untouched.
+cp -r "$out" "$tmp/limited"
+head -n 2 "$out/summary.jsonl" >"$tmp/limited/summary.jsonl"
+"$bin" study run "$plans/tiny.json" --out "$tmp/limited" --data "$tmp/tiny.bin" --eval-limit 100 \
+  --time-limit 0.001 >"$tmp/log_limit" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q "not starting" "$tmp/log_limit" && grep -q "1 run(s) not started" "$tmp/log_limit" &&
+  [ "$(wc -l <"$tmp/limited/summary.jsonl")" -eq 2 ] && ok || bad "--time-limit: exit $rc, $(cat "$tmp/log_limit")"
 st=$("$bin" study status "$plans/tiny.json" --out "$out")
 grep -q "3 done, 0 diverged, 0 running, 0 paused, 0 to do" <<<"$st" && ok || bad "status: $st"
 if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then

@@ -252,6 +252,7 @@ int cmd_study(int argc, char **argv)
     const char *out = NULL, *shard = "1/1", *merge = NULL, *doc = NULL, *img = NULL;
     const char *data = cz_data_default_dir();
     int jobs = 0, threads = 0, as_json = 0, eval_limit = 0, max_runs = 0;
+    double time_limit = 0;
     cli_opt opts[] = {
         {"out", CLI_OPT_STR, &out, "study folder: runs/NAME/ and summary.jsonl", 0, 0},
         {"jobs", CLI_OPT_INT, &jobs, "trainings at once (0 = one per core: faster than one 2-thread run here)",
@@ -266,6 +267,10 @@ int cmd_study(int argc, char **argv)
         {"json", CLI_OPT_FLAG, &as_json, "list: one JSON line per run", 0, 0},
         {"eval-limit", CLI_OPT_INT, &eval_limit, "run: evaluate only N test images (0 = all; for tests)", 0, 1e9},
         {"max-runs", CLI_OPT_INT, &max_runs, "run: start at most N runs, then stop (0 = all)", 0, 1e9},
+        {"time-limit", CLI_OPT_FLOAT, &time_limit,
+         "run: minutes from now; start no run expected to end later (estimated from the finished runs; "
+         "for a machine or batch job that ends at a known time; 0 = none)",
+         0, 1e7},
         {NULL, 0, NULL, NULL, 0, 0}};
     const char *pos[2];
     int npos;
@@ -293,7 +298,7 @@ int cmd_study(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     study_exec_opts eo = {.out_dir = out, .data = data, .commit = COLORIZE_COMMIT, .eval_limit = eval_limit,
-                          .max_runs = max_runs};
+                          .max_runs = max_runs, .time_limit = 60 * time_limit};
     if (study_shard_parse(shard, &eo.shard_k, &eo.shard_n)) {
         cli_error("study", "--shard expects K/N with 1 <= K <= N, got '%s'", shard);
         return CLI_EXIT_USAGE;

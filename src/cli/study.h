@@ -70,6 +70,7 @@ typedef struct study_exec_opts {
     int eval_limit;     /* evaluate only N test images (0 = all; for tests) */
     int no_test;        /* skip the test evaluation (the plan's "test": false) */
     int max_runs;       /* stop after starting N runs (0 = all) */
+    double time_limit;  /* seconds from the start: start no run expected to end later (0 = none) */
 } study_exec_opts;
 int study_exec(const study_plan *p, const study_exec_opts *o);
 

@@ -309,6 +309,30 @@ static void fmt_duration(double s, char *buf, size_t n)
         snprintf(buf, n, "%.1f h", s / 3600);
 }
 
+/* Expected seconds of run r (training and test evaluation), from the
+ * finished runs in the summary: seconds per unit of study_run_cost, from
+ * runs of the same network where there are any; 0 when nothing finished. */
+static double expected_seconds(const study_plan *p, json_t *done, const study_run *r)
+{
+    double cost[2] = {0, 0}, secs[2] = {0, 0}; /* [0] this network, [1] all */
+    const char *arch = json_string_value(json_object_get(r->config, "arch"));
+    for (int i = 0; i < p->nruns; i++) {
+        json_t *line = json_object_get(done, p->runs[i].name);
+        json_t *t = line ? json_object_get(line, "train_seconds") : NULL;
+        if (!json_is_number(t) || json_number_value(t) <= 0)
+            continue;
+        const char *a = json_string_value(json_object_get(p->runs[i].config, "arch"));
+        for (int k = 0; k < 2; k++)
+            if (k == 1 || (arch && a && !strcmp(arch, a))) {
+                cost[k] += study_run_cost(&p->runs[i]);
+                secs[k] += json_number_value(t);
+            }
+    }
+    const int k = cost[0] > 0 ? 0 : 1;
+    /* train_seconds leaves out the checkpoints and the test evaluation. */
+    return cost[k] > 0 ? 1.1 * secs[k] / cost[k] * study_run_cost(r) + 60 : 0;
+}
+
 int study_exec(const study_plan *p, const study_exec_opts *o)
 {
     char summary[4200], runs[4200];
@@ -361,14 +385,27 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
             p->path, in_shard, o->shard_n > 1 ? "this shard" : "the plan", "", already, ntodo, o->jobs,
             o->threads);
     set_handlers(on_stop);
-    int next = 0, active = 0, started = 0;
+    int next = 0, active = 0, started = 0, out_of_time = 0;
     const double t0 = cz_now();
-    while ((next < ntodo && !stop_flag && (!o->max_runs || started < o->max_runs)) || active > 0) {
-        while (active < o->jobs && next < ntodo && !stop_flag && (!o->max_runs || started < o->max_runs)) {
+    while ((next < ntodo && !stop_flag && !out_of_time && (!o->max_runs || started < o->max_runs)) || active > 0) {
+        while (active < o->jobs && next < ntodo && !stop_flag && !out_of_time &&
+               (!o->max_runs || started < o->max_runs)) {
             int s = 0;
             while (pids[s])
                 s++;
             const study_run *r = &p->runs[todo[next]];
+            if (o->time_limit > 0) {
+                const double need = expected_seconds(p, done, r), left = o->time_limit - (cz_now() - t0);
+                if (need > left) {
+                    char a[32], b[32];
+                    fmt_duration(need, a, sizeof a);
+                    fmt_duration(left > 0 ? left : 0, b, sizeof b);
+                    fprintf(stderr, "colorize study: not starting %s: it should take %s, %s of --time-limit left\n",
+                            r->name, a, b);
+                    out_of_time = 1;
+                    break;
+                }
+            }
             fflush(NULL);
             pid_t parent = getpid();
             pid_t pid = fork();
@@ -441,6 +478,9 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
         fprintf(stderr, "colorize study: stopped; run the same command again to resume\n");
         return 130;
     }
+    if (out_of_time)
+        fprintf(stderr, "colorize study: %d run(s) not started for lack of time; run again to continue\n",
+                ntodo - next);
     fprintf(stderr, "colorize study: %d run(s) finished this time, %d failed\n", finished, failed);
     return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
