@@ -134,19 +134,62 @@ double cz_aux_class_loss(const float *logits, const uint8_t *labels, int n, int 
     return total / n;
 }
 
+/* The softmax expectation of np (<= CZ_SOFTMAX_BLOCK) neighbouring pixels
+ * at temperature 1 / inv_t, vectorised across the pixels like the losses:
+ * cz_decode_logits's mean and annealed rules with the block exp (relative
+ * error under 1e-8) in place of libm's expf, which does not vectorise. */
+static void decode_block(const float *l, int hw, int np, const float *centre, float inv_t, float *u)
+{
+    float m[CZ_SOFTMAX_BLOCK], z[CZ_SOFTMAX_BLOCK], acc[CZ_SOFTMAX_BLOCK];
+    for (int j = 0; j < np; j++) {
+        m[j] = l[j];
+        z[j] = 0;
+        acc[j] = 0;
+    }
+    for (int k = 1; k < CZ_BINS; k++) {
+        const float *lk = l + (size_t)k * hw;
+#pragma omp simd
+        for (int j = 0; j < np; j++)
+            m[j] = lk[j] > m[j] ? lk[j] : m[j];
+    }
+    for (int k = 0; k < CZ_BINS; k++) {
+        const float *lk = l + (size_t)k * hw, ck = centre[k];
+#pragma omp simd
+        for (int j = 0; j < np; j++) {
+            const float e = cz_exp_nonpositive((lk[j] - m[j]) * inv_t);
+            z[j] += e;
+            acc[j] += e * ck;
+        }
+    }
+    for (int j = 0; j < np; j++)
+        u[j] = acc[j] / z[j];
+}
+
 void cz_head_decode(cz_head h, const float *out, int n, int hw, cz_decode d, float *uv)
 {
     if (h == CZ_HEAD_REG) {
         memcpy(uv, out, (size_t)n * 2 * hw * sizeof(float));
         return;
     }
+    float centre[2][CZ_BINS];
+    for (int k = 0; k < CZ_BINS; k++) {
+        centre[0][k] = cz_bin_center(k, CZ_U_MAX);
+        centre[1][k] = cz_bin_center(k, CZ_V_MAX);
+    }
+    const float inv_t = d.rule == CZ_DECODE_ANNEALED ? 1.0f / d.temperature : 1.0f;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++)
         for (int ch = 0; ch < 2; ch++) {
             const float *l = out + ((size_t)i * 2 * CZ_BINS + (size_t)ch * CZ_BINS) * hw;
             float *u = uv + ((size_t)i * 2 + ch) * hw;
-            float max = ch == 0 ? CZ_U_MAX : CZ_V_MAX;
-            for (int p = 0; p < hw; p++)
-                u[p] = cz_decode_logits(l + p, hw, max, d);
+            if (d.rule == CZ_DECODE_MODE) { /* no exp: one pixel at a time */
+                for (int p = 0; p < hw; p++)
+                    u[p] = cz_decode_logits(l + p, hw, ch == 0 ? CZ_U_MAX : CZ_V_MAX, d);
+                continue;
+            }
+            for (int p0 = 0; p0 < hw; p0 += CZ_SOFTMAX_BLOCK) {
+                const int np = hw - p0 < CZ_SOFTMAX_BLOCK ? hw - p0 : CZ_SOFTMAX_BLOCK;
+                decode_block(l + p0, hw, np, centre[ch], inv_t, u + p0);
+            }
         }
 }
