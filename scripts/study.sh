@@ -14,7 +14,7 @@
 # STUDY_DOC (docs/STUDY.md) for publish, COLORIZE_DATA, STUDY_JOBS,
 # STUDY_THREADS (threads in all, split between the jobs), STUDY_TIME_LIMIT
 # (minutes: start no run expected to end later, for a machine that stops at a
-# known time). Two plans can run
+# known time), STUDY_ONLY (run names to run, as in --only). Two plans can run
 # at once with their own STUDY_DIR and STUDY_SRC; the new model's ablation:
 #   STUDY_PLAN=studies/new_model.json STUDY_DIR=/var/tmp/colorize-new-model \
 #   STUDY_SRC=/var/tmp/colorize-new-model-src STUDY_PUB=docs/new_model \
@@ -61,7 +61,7 @@ start)
   echo "study: commit $commit, plan $plan, runs in $dir; log $dir/study.log"
   setsid nohup nice -n 10 "$bin" study run "$src/$plan" --out "$dir" --data "$data" \
     ${STUDY_JOBS:+--jobs $STUDY_JOBS} ${STUDY_THREADS:+--threads $STUDY_THREADS} \
-    ${STUDY_TIME_LIMIT:+--time-limit $STUDY_TIME_LIMIT} >>"$dir/study.log" 2>&1 </dev/null &
+    ${STUDY_TIME_LIMIT:+--time-limit $STUDY_TIME_LIMIT} ${STUDY_ONLY:+--only "$STUDY_ONLY"} >>"$dir/study.log" 2>&1 </dev/null &
   ;;
 stop)
   pkill -TERM -f "colorize study run $src/$plan" && echo "study: stopping $plan (states are saved)" ||

@@ -48,6 +48,13 @@ for n in 1 2 3 4 5; do
   union=$(for k in $(seq 1 $n); do "$bin" study list "$src/studies/seed.json" --json --shard $k/$n; done | sort)
   [ "$union" = "$all" ] && ok || bad "shards of $n do not cover the plan exactly once"
 done
+# --only: the runs whose names match a pattern, and no others.
+only=$("$bin" study list "$src/studies/seed.json" --json --only 'vgg-*,*-w32-*' |
+  python3 -c 'import json,sys; [print(json.loads(l)["name"]) for l in sys.stdin]')
+want=$(python3 -c 'import json,sys; [print(n) for n in (json.loads(l)["name"] for l in sys.stdin)
+  if n.startswith("vgg-") or "-w32-" in n]' <<<"$all")
+[ -n "$only" ] && [ "$(sort <<<"$only")" = "$(sort <<<"$want")" ] && ok || bad "--only selected: $only"
+[ -z "$("$bin" study list "$src/studies/seed.json" --only 'nothing-like-this')" ] && ok || bad "--only matched nothing"
 "$bin" study list "$src/studies/seed.json" --shard 3/2 >/dev/null 2>&1
 [ $? -eq 2 ] && ok || bad "--shard 3/2 accepted"
 

@@ -50,10 +50,10 @@ static json_t *read_summaries(const char *out, const char *merge)
     return s;
 }
 
-static int cmd_study_list(const study_plan *p, const char *out, int as_json, int k, int n)
+static int cmd_study_list(const study_plan *p, const char *out, int as_json, int k, int n, const char *only)
 {
     for (int i = 0; i < p->nruns; i++) {
-        if (!study_in_shard(i, k, n))
+        if (!study_in_shard(i, k, n) || !study_name_selected(p->runs[i].name, only))
             continue;
         const study_run *r = &p->runs[i];
         char dir[4400];
@@ -249,7 +249,7 @@ out:
 
 int cmd_study(int argc, char **argv)
 {
-    const char *out = NULL, *shard = "1/1", *merge = NULL, *doc = NULL, *img = NULL;
+    const char *out = NULL, *shard = "1/1", *merge = NULL, *doc = NULL, *img = NULL, *only = NULL;
     const char *data = cz_data_default_dir();
     int jobs = 0, threads = 0, as_json = 0, eval_limit = 0, max_runs = 0;
     double time_limit = 0;
@@ -260,6 +260,9 @@ int cmd_study(int argc, char **argv)
         {"threads", CLI_OPT_INT, &threads, "compute threads in all (0 = every core), split between the jobs", 0,
          256},
         {"shard", CLI_OPT_STR, &shard, "run only the K-th of N interleaved slices of the plan (K/N)", 0, 0},
+        {"only", CLI_OPT_STR, &only,
+         "run, list: only the runs whose names match one of these comma-separated patterns ('*w32*,vgg-*')", 0,
+         0},
         {"data", CLI_OPT_STR, &data, "CIFAR-10 dir", 0, 0},
         {"merge", CLI_OPT_STR, &merge, "status/report: more summary.jsonl files, comma-separated", 0, 0},
         {"doc", CLI_OPT_STR, &doc, "report: the Markdown file to write", 0, 0},
@@ -298,7 +301,7 @@ int cmd_study(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     study_exec_opts eo = {.out_dir = out, .data = data, .commit = COLORIZE_COMMIT, .eval_limit = eval_limit,
-                          .max_runs = max_runs, .time_limit = 60 * time_limit};
+                          .max_runs = max_runs, .time_limit = 60 * time_limit, .only = only};
     if (study_shard_parse(shard, &eo.shard_k, &eo.shard_n)) {
         cli_error("study", "--shard expects K/N with 1 <= K <= N, got '%s'", shard);
         return CLI_EXIT_USAGE;
@@ -307,7 +310,7 @@ int cmd_study(int argc, char **argv)
     if ((rc = study_plan_load(pos[1], &plan)))
         return rc;
     if (is_list) {
-        rc = cmd_study_list(&plan, out, as_json, eo.shard_k, eo.shard_n);
+        rc = cmd_study_list(&plan, out, as_json, eo.shard_k, eo.shard_n, only);
     } else if (is_status) {
         rc = cmd_study_status(&plan, out, merge, jobs ? jobs : nproc());
     } else if (is_report) {

@@ -42,6 +42,9 @@ void study_argv_free(char **argv, int argc);
 
 /* Whether run index i belongs to shard k of n (1 <= k <= n): interleaved. */
 static inline int study_in_shard(int i, int k, int n) { return i % n == k - 1; }
+/* Whether a run's name matches one of the comma-separated shell patterns
+ * in only (fnmatch); NULL or "" selects every run. */
+int study_name_selected(const char *name, const char *only);
 /* Parse "K/N"; 0 on success. */
 int study_shard_parse(const char *s, int *k, int *n);
 
@@ -67,6 +70,7 @@ int study_log_read(const char *log, double *best_val, int *best_epoch, double *t
 typedef struct study_exec_opts {
     const char *out_dir, *data, *self, *commit;
     int jobs, threads, shard_k, shard_n;
+    const char *only;   /* run only the runs whose names match (study_name_selected) */
     int eval_limit;     /* evaluate only N test images (0 = all; for tests) */
     int no_test;        /* skip the test evaluation (the plan's "test": false) */
     int max_runs;       /* stop after starting N runs (0 = all) */

@@ -365,7 +365,7 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
     }
     int ntodo = 0, failed = 0, in_shard = 0, finished = 0;
     for (int i = 0; i < p->nruns; i++) {
-        if (!study_in_shard(i, o->shard_k, o->shard_n))
+        if (!study_in_shard(i, o->shard_k, o->shard_n) || !study_name_selected(p->runs[i].name, o->only))
             continue;
         in_shard++;
         const study_run *r = &p->runs[i];

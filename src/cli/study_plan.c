@@ -1,5 +1,6 @@
 /* Study plans: load, check every run's `colorize train` options before
  * anything runs, and expand base x sweeps x seeds x extras into named runs. */
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -598,6 +599,24 @@ int study_shard_parse(const char *s, int *k, int *n)
         return -1;
     *k = (int)a;
     *n = (int)b;
+    return 0;
+}
+
+int study_name_selected(const char *name, const char *only)
+{
+    if (!only || !*only)
+        return 1;
+    char pat[256];
+    for (const char *s = only; *s;) {
+        size_t n = strcspn(s, ",");
+        if (n > 0 && n < sizeof pat) {
+            memcpy(pat, s, n);
+            pat[n] = '\0';
+            if (fnmatch(pat, name, 0) == 0)
+                return 1;
+        }
+        s += n + (s[n] == ',');
+    }
     return 0;
 }
 
