@@ -84,7 +84,7 @@ publish)
   # The report comes from this checkout's tools and build, not the pinned one.
   rbin=$repo/build/colorize
   [ -x "$rbin" ] || rbin=$bin
-  COLORIZE_TOOLS=$repo/tools "$rbin" study report "$plan" --out "$pub" --doc "$doc"
+  COLORIZE_TOOLS=$repo/tools "$rbin" study report "$plan" --out "$pub" --doc "$doc" --img "$pub/img"
   echo "study: published $(wc -l <"$pub/summary.jsonl") run(s) into $pub and $doc"
   ;;
 *)
