@@ -143,11 +143,13 @@ def numeric(vals):
         return None
 
 
-def plot_factor(factor, rows, img_dir, runs, out):
+def plot_factor(factor, rows, img_dir, runs, out, bval=None):
     """Test MSE against the value, one line per network/head; validation curves."""
     files = []
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
     cells = sorted({(a, h) for (a, h, _, _) in rows})
+    if numeric([v for (_, _, v, _) in rows]) is None:
+        return [bar_plot(factor, rows, img_dir, bval)] + curve_plot(factor, cells, img_dir, runs, out)
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for arch, head in cells:
         pts = [(v, st) for (a, h, v, st) in rows if (a, h) == (arch, head) and st["mean"] is not None]
         if not pts:
@@ -171,7 +173,41 @@ def plot_factor(factor, rows, img_dir, runs, out):
     fig.savefig(path, dpi=110)
     plt.close(fig)
     files.append(path)
+    return files + curve_plot(factor, cells, img_dir, runs, out)
 
+
+def bar_plot(factor, rows, img_dir, bval):
+    """Values that are not numbers (augmentations, schedules, ablations):
+    one bar per network and value, the bases hatched."""
+    done = [(a, h, v, st) for (a, h, v, st) in rows if st["mean"] is not None]
+    fig, ax = plt.subplots(figsize=(7.0, 0.9 + 0.32 * max(len(done), 1)))
+    labels = [f"{a}/{h}: {v}" for (a, h, v, _) in done]
+    means = [st["mean"] for (_, _, _, st) in done]
+    errs = [st["sd"] or 0 for (_, _, _, st) in done]
+    bars = ax.barh(range(len(done)), means, xerr=errs, capsize=3, color="tab:blue")
+    for bar, (_, _, v, _) in zip(bars, done):
+        if v == bval:
+            bar.set_color("tab:grey")
+    ax.set_yticks(range(len(done)))
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.invert_yaxis()
+    if means:
+        lo, hi = min(m - e for m, e in zip(means, errs)), max(m + e for m, e in zip(means, errs))
+        pad = (hi - lo) * 0.15 or hi * 0.01
+        ax.set_xlim(lo - pad, hi + pad)
+    ax.set_xlabel(METRIC["name"] + " (grey: the base recipe)")
+    ax.set_title(FACTOR_TITLES.get(factor, factor))
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    path = os.path.join(img_dir, f"{factor}_{METRIC['short']}_mse.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def curve_plot(factor, cells, img_dir, runs, out):
+    """Validation curves of the factor's runs and their bases."""
+    files = []
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for r in runs:
         if r["factor"] != factor and not (r["factor"] == "base" and factor != "seed"):
@@ -268,7 +304,7 @@ def section(factor, runs, img_dir, doc_dir, out):
             lines.append(row_text(arch, head, v, st, base))
             rows.append((arch, head, v, st))
     lines.append("")
-    for path in plot_factor(factor, rows, img_dir, runs, out):
+    for path in plot_factor(factor, rows, img_dir, runs, out, bval):
         rel = os.path.relpath(path, doc_dir)
         lines.append(f"![{os.path.basename(path)}]({rel})")
     return lines + [""]
