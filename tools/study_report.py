@@ -333,11 +333,21 @@ def extra_section(runs):
              f"| run | tags | what differs from the base | {METRIC['name']} | vs base | best val epoch | "
              "colourfulness (truth) | train min |",
              "|---|---|---|---|---|---|---|---|"]
+    groups = {}
     for r in extras:
         tags = ", ".join(t for t in r.get("tags", []) if t != "extra") or "–"
         name = r["name"].rsplit("-", 1)[0]
         cells = [name, tags, config_delta(r, first)] + row_cells(stat_row([r]), base)
         lines.append("| " + " | ".join(cells) + " |")
+        key = json.dumps({k: v for k, v in r["config"].items() if k != "seed"}, sort_keys=True)
+        groups.setdefault(key, []).append(r)
+    # Runs that differ only in their seed are also read together.
+    for rs in groups.values():
+        if len(rs) > 1:
+            seeds = ", ".join(str(r["config"].get("seed", 0)) for r in rs)
+            what = config_delta(rs[0], first)
+            cells = [f"**seeds {seeds}**", "–", what] + row_cells(stat_row(rs), base)
+            lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
 
 
