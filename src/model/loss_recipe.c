@@ -123,16 +123,20 @@ void cz_hlgauss_table_target(const cz_hlgauss_table *t, float x, float max, doub
     const double al = pos - i;
     const int width = 2 * t->reach + 2;
     const double *r0 = t->tail + (size_t)i * width + t->reach, *r1 = r0 + width;
-    double tail[CZ_BINS + 1];
-    for (int k = 0; k <= CZ_BINS; k++) {
-        int j = k - b;
-        tail[k] = j < -t->reach || j > t->reach + 1 ? 0.0 : (1 - al) * r0[j] + al * r1[j];
-    }
+    /* Edges k = b + j for j in [-reach, reach + 1] are tabulated, the rest
+     * are 0; each loop below runs over one contiguous range without a
+     * branch, so the compiler vectorises it (same operations, same bits). */
+    double tail[CZ_BINS + 1] = {0};
+    const int k0 = b - t->reach > 0 ? b - t->reach : 0;
+    const int k1 = b + t->reach + 1 < CZ_BINS ? b + t->reach + 1 : CZ_BINS;
+    for (int k = k0; k <= k1; k++)
+        tail[k] = (1 - al) * r0[k - b] + al * r1[k - b];
     const double norm = 1.0 - tail[0] - tail[CZ_BINS];
-    for (int k = 0; k < CZ_BINS; k++) {
-        double mass = k < b ? tail[k + 1] - tail[k] : k > b ? tail[k] - tail[k + 1] : 1.0 - tail[k] - tail[k + 1];
-        target[k] = mass / norm;
-    }
+    for (int k = 0; k < b; k++)
+        target[k] = (tail[k + 1] - tail[k]) / norm;
+    target[b] = (1.0 - tail[b] - tail[b + 1]) / norm;
+    for (int k = b + 1; k < CZ_BINS; k++)
+        target[k] = (tail[k] - tail[k + 1]) / norm;
 }
 
 /* What every block of one image channel shares. */
@@ -154,29 +158,40 @@ static void recipe_block(const recipe_ctx *c, const float *l, const int32_t *b, 
     float m[CZ_SOFTMAX_BLOCK], z[CZ_SOFTMAX_BLOCK], e[CZ_BINS][CZ_SOFTMAX_BLOCK];
     float t[CZ_BINS][CZ_SOFTMAX_BLOCK], mean[CZ_SOFTMAX_BLOCK], h[CZ_SOFTMAX_BLOCK];
     cz_softmax_block(l, hw, np, m, z, e);
-    /* CE = -sum_k t_k log p_k = log z + top - sum_k t_k l_k (sum t = 1);
-     * the targets one pixel at a time (a table lookup, not vectorised) */
-    double ce_sum = 0;
-    for (int j = 0; j < np; j++) {
-        double tl;
-        if (c->soft) {
-            double tj[CZ_BINS];
+    /* CE = -sum_k t_k log p_k = log z + top - sum_k t_k l_k (sum t = 1) */
+    double ce_sum = 0, tl[CZ_SOFTMAX_BLOCK];
+    if (c->soft) {
+        /* Each pixel's targets (contiguous), then bins-major for the loops
+         * across pixels: reading and writing a pixel's 20 bins hw floats
+         * apart stalled on 4K aliasing with the logits. */
+        double tp[CZ_SOFTMAX_BLOCK][CZ_BINS], td[CZ_BINS][CZ_SOFTMAX_BLOCK];
+        for (int j = 0; j < np; j++) {
             if (c->table)
-                cz_hlgauss_table_target(c->table, x[j], c->max, tj);
+                cz_hlgauss_table_target(c->table, x[j], c->max, tp[j]);
             else
-                cz_hlgauss_target(x[j], c->max, c->sigma, tj);
-            tl = 0;
-            for (int k = 0; k < CZ_BINS; k++) {
-                tl += tj[k] * l[(size_t)k * hw + j];
-                t[k][j] = (float)tj[k];
-            }
-        } else {
-            tl = l[(size_t)b[j] * hw + j];
-            for (int k = 0; k < CZ_BINS; k++)
-                t[k][j] = k == b[j] ? 1.0f : 0.0f;
+                cz_hlgauss_target(x[j], c->max, c->sigma, tp[j]);
         }
-        ce_sum += (double)logf(z[j]) + m[j] - tl;
+        for (int k = 0; k < CZ_BINS; k++)
+            for (int j = 0; j < np; j++)
+                td[k][j] = tp[j][k];
+        for (int j = 0; j < np; j++)
+            tl[j] = 0;
+        for (int k = 0; k < CZ_BINS; k++) {
+            const float *lk = l + (size_t)k * hw;
+            for (int j = 0; j < np; j++) {
+                tl[j] += td[k][j] * lk[j];
+                t[k][j] = (float)td[k][j];
+            }
+        }
+    } else {
+        for (int j = 0; j < np; j++)
+            tl[j] = l[(size_t)b[j] * hw + j];
+        for (int k = 0; k < CZ_BINS; k++)
+            for (int j = 0; j < np; j++)
+                t[k][j] = k == b[j] ? 1.0f : 0.0f;
     }
+    for (int j = 0; j < np; j++)
+        ce_sum += (double)logf(z[j]) + m[j] - tl[j];
     /* the decoded expectation and its error, across the block */
     for (int j = 0; j < np; j++) {
         z[j] = 1.0f / z[j];
