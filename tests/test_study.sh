@@ -124,13 +124,15 @@ fi
 # evaluated on the test split.
 vout=$tmp/study_val
 "$bin" study run "$plans/tiny_val.json" --out "$vout" --data "$tmp/tiny.bin" --jobs 2 --threads 2 >"$tmp/log4" 2>&1 &&
-  [ "$(wc -l <"$vout/summary.jsonl")" -eq 2 ] && grep -q '"best_val_chroma_mse"' "$vout/summary.jsonl" &&
+  [ "$(wc -l <"$vout/summary.jsonl")" -eq 4 ] && grep -q '"best_val_chroma_mse"' "$vout/summary.jsonl" &&
   ! grep -q '"test_' "$vout/summary.jsonl" && ! compgen -G "$vout/runs/*/test_*.json" >/dev/null && ok ||
   bad "validation-only plan: $(cat "$tmp/log4" "$vout/summary.jsonl" 2>&1)"
 if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
   "$bin" study report "$plans/tiny_val.json" --out "$vout" --doc "$tmp/docv/STUDY.md" >/dev/null 2>&1 &&
-    grep -q "best validation chroma MSE" "$tmp/docv/STUDY.md" && [ -s "$tmp/docv/study/img/lr_val_mse.png" ] && ok ||
-    bad "validation-only report not written"
+    grep -q "best validation chroma MSE" "$tmp/docv/STUDY.md" && [ -s "$tmp/docv/study/img/lr_val_mse.png" ] &&
+    grep -q "^## Single runs" "$tmp/docv/STUDY.md" && grep -q "^| unet-a | pair |" "$tmp/docv/STUDY.md" &&
+    grep -q "^| \*\*seeds 1, 2\*\* |.*(n=2)" "$tmp/docv/STUDY.md" && ok ||
+    bad "validation-only report not written: $(cat "$tmp/docv/STUDY.md")"
 fi
 fi
 echo "test_study $part: $passes passed, $fails failed"
