@@ -382,7 +382,9 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
     }
     int already = in_shard - ntodo - failed;
     fprintf(stderr, "colorize study: %s: %d runs in %s%s, %d done, %d to run; %d job(s) x %d thread(s)\n",
-            p->path, in_shard, o->shard_n > 1 ? "this shard" : "the plan", "", already, ntodo, o->jobs,
+            p->path, in_shard,
+            o->only && *o->only ? "the --only selection" : o->shard_n > 1 ? "this shard" : "the plan", "",
+            already, ntodo, o->jobs,
             o->threads);
     set_handlers(on_stop);
     int next = 0, active = 0, started = 0, out_of_time = 0;
