@@ -61,7 +61,8 @@ start)
   echo "study: commit $commit, plan $plan, runs in $dir; log $dir/study.log"
   setsid nohup nice -n 10 "$bin" study run "$src/$plan" --out "$dir" --data "$data" \
     ${STUDY_JOBS:+--jobs $STUDY_JOBS} ${STUDY_THREADS:+--threads $STUDY_THREADS} \
-    ${STUDY_TIME_LIMIT:+--time-limit $STUDY_TIME_LIMIT} ${STUDY_ONLY:+--only "$STUDY_ONLY"} >>"$dir/study.log" 2>&1 </dev/null &
+    ${STUDY_TIME_LIMIT:+--time-limit $STUDY_TIME_LIMIT} ${STUDY_ONLY:+--only "$STUDY_ONLY"} \
+    >>"$dir/study.log" 2>&1 </dev/null &
   ;;
 stop)
   pkill -TERM -f "colorize study run $src/$plan" && echo "study: stopping $plan (states are saved)" ||

@@ -56,8 +56,8 @@ static void check_side(int side, float spread)
                 }
         CHECK(worst < 1e-6 && mode_bad == 0);
         if (worst >= 1e-6 || mode_bad)
-            fprintf(stderr, "side %d spread %g rule %d: worst error %.3g, %d mode pixels off\n", side, spread, d,
-                    worst, mode_bad);
+            fprintf(stderr, "side %d spread %g rule %d: worst error %.3g, %d mode pixels off\n", side, spread,
+                    d, worst, mode_bad);
     }
     /* a NaN logit in the last pixel's U bins makes its U NaN, and only it */
     l[(size_t)5 * hw + hw - 1] = NAN;

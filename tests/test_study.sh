@@ -54,7 +54,8 @@ only=$("$bin" study list "$src/studies/seed.json" --json --only 'vgg-*,*-w32-*' 
 want=$(python3 -c 'import json,sys; [print(n) for n in (json.loads(l)["name"] for l in sys.stdin)
   if n.startswith("vgg-") or "-w32-" in n]' <<<"$all")
 [ -n "$only" ] && [ "$(sort <<<"$only")" = "$(sort <<<"$want")" ] && ok || bad "--only selected: $only"
-[ -z "$("$bin" study list "$src/studies/seed.json" --only 'nothing-like-this')" ] && ok || bad "--only matched nothing"
+[ -z "$("$bin" study list "$src/studies/seed.json" --only 'nothing-like-this')" ] && ok ||
+  bad "--only matched nothing"
 "$bin" study list "$src/studies/seed.json" --shard 3/2 >/dev/null 2>&1
 [ $? -eq 2 ] && ok || bad "--shard 3/2 accepted"
 
@@ -110,7 +111,8 @@ head -n 2 "$out/summary.jsonl" >"$tmp/limited/summary.jsonl"
   --time-limit 0.001 >"$tmp/log_limit" 2>&1
 rc=$?
 [ $rc -eq 0 ] && grep -q "not starting" "$tmp/log_limit" && grep -q "1 run(s) not started" "$tmp/log_limit" &&
-  [ "$(wc -l <"$tmp/limited/summary.jsonl")" -eq 2 ] && ok || bad "--time-limit: exit $rc, $(cat "$tmp/log_limit")"
+  [ "$(wc -l <"$tmp/limited/summary.jsonl")" -eq 2 ] && ok ||
+  bad "--time-limit: exit $rc, $(cat "$tmp/log_limit")"
 st=$("$bin" study status "$plans/tiny.json" --out "$out")
 grep -q "3 done, 0 diverged, 0 running, 0 paused, 0 to do" <<<"$st" && ok || bad "status: $st"
 if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
@@ -129,7 +131,8 @@ vout=$tmp/study_val
   bad "validation-only plan: $(cat "$tmp/log4" "$vout/summary.jsonl" 2>&1)"
 if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
   "$bin" study report "$plans/tiny_val.json" --out "$vout" --doc "$tmp/docv/STUDY.md" >/dev/null 2>&1 &&
-    grep -q "best validation chroma MSE" "$tmp/docv/STUDY.md" && [ -s "$tmp/docv/study/img/lr_val_mse.png" ] &&
+    grep -q "best validation chroma MSE" "$tmp/docv/STUDY.md" &&
+    [ -s "$tmp/docv/study/img/lr_val_mse.png" ] &&
     grep -q "^## Single runs" "$tmp/docv/STUDY.md" && grep -q "^| unet-a | pair |" "$tmp/docv/STUDY.md" &&
     grep -q "^| \*\*seeds 1, 2\*\* |.*(n=2)" "$tmp/docv/STUDY.md" && ok ||
     bad "validation-only report not written: $(cat "$tmp/docv/STUDY.md")"

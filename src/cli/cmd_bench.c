@@ -32,7 +32,8 @@ int cmd_bench(int argc, char **argv)
         {"steps", CLI_OPT_INT, &steps, "timed steps (median reported)", 1, 10000},
         {"warmup", CLI_OPT_INT, &warmup, "untimed steps first", 0, 1000},
         {"target", CLI_OPT_STR, &target, "cls: onehot or hlgauss[:SIGMA], as in train", 0, 0},
-        {"loss-mse", CLI_OPT_FLOAT, &cls_loss.mse_weight, "cls: the hybrid loss's LAMBDA, as in train", 0, 1e6},
+        {"loss-mse", CLI_OPT_FLOAT, &cls_loss.mse_weight, "cls: the hybrid loss's LAMBDA, as in train", 0,
+         1e6},
         {"json", CLI_OPT_FLAG, &json, "print one JSON object (with --arch)", 0, 0},
         {"profile", CLI_OPT_FLAG, &profile, "time each kind of operation (adds synchronisation)", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0}};
@@ -91,7 +92,8 @@ int cmd_bench(int argc, char **argv)
         for (int a = 0; a < n_arch; a++)
             for (int h = 0; h < n_head; h++) {
                 cz_bench_result r;
-                if (cz_bench_run(backend, &bopt, recipe ? &cls_loss : NULL, archs[a], heads[h], widths[wi], batch, steps, warmup, profile, &r)) {
+                if (cz_bench_run(backend, &bopt, recipe ? &cls_loss : NULL, archs[a], heads[h], widths[wi], batch,
+                                 steps, warmup, profile, &r)) {
                     cli_error("bench", "%s", cz_last_error());
                     return CLI_EXIT_FAIL;
                 }

@@ -261,8 +261,9 @@ int cmd_study(int argc, char **argv)
          256},
         {"shard", CLI_OPT_STR, &shard, "run only the K-th of N interleaved slices of the plan (K/N)", 0, 0},
         {"only", CLI_OPT_STR, &only,
-         "run, list: only the runs whose names match one of these comma-separated patterns ('*w32*,vgg-*')", 0,
-         0},
+         "run, list: only the runs whose names match one of these comma-separated patterns "
+         "('*w32*,vgg-*')",
+         0, 0},
         {"data", CLI_OPT_STR, &data, "CIFAR-10 dir", 0, 0},
         {"merge", CLI_OPT_STR, &merge, "status/report: more summary.jsonl files, comma-separated", 0, 0},
         {"doc", CLI_OPT_STR, &doc, "report: the Markdown file to write", 0, 0},

@@ -389,7 +389,8 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
     set_handlers(on_stop);
     int next = 0, active = 0, started = 0, out_of_time = 0;
     const double t0 = cz_now();
-    while ((next < ntodo && !stop_flag && !out_of_time && (!o->max_runs || started < o->max_runs)) || active > 0) {
+    while ((next < ntodo && !stop_flag && !out_of_time && (!o->max_runs || started < o->max_runs)) ||
+           active > 0) {
         while (active < o->jobs && next < ntodo && !stop_flag && !out_of_time &&
                (!o->max_runs || started < o->max_runs)) {
             int s = 0;
@@ -402,7 +403,8 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
                     char a[32], b[32];
                     fmt_duration(need, a, sizeof a);
                     fmt_duration(left > 0 ? left : 0, b, sizeof b);
-                    fprintf(stderr, "colorize study: not starting %s: it should take %s, %s of --time-limit left\n",
+                    fprintf(stderr,
+                            "colorize study: not starting %s: it should take %s, %s of --time-limit left\n",
                             r->name, a, b);
                     out_of_time = 1;
                     break;

@@ -285,8 +285,8 @@ static json_t *base_for(json_t *base, const char *arch)
     return c;
 }
 
-static const char *const plan_keys[] = {"name", "about", "test", "tags", "base", "seeds", "sweeps", "extra", "imports",
-                                        NULL};
+static const char *const plan_keys[] = {"name",   "about",  "test",  "tags",    "base",
+                                        "seeds",  "sweeps", "extra", "imports", NULL};
 
 static int known(const char *key, const char *const *list)
 {
@@ -320,7 +320,8 @@ static int expand(study_plan *p)
     json_t *root = p->root, *v;
     const char *key;
     json_object_foreach(root, key, v) if (!known(key, plan_keys)) return refuse(
-        p, key, "unknown plan key (use name, about, test, tags, base, seeds, sweeps, extra, imports)%s%s", NULL, NULL);
+        p, key, "unknown plan key (use name, about, test, tags, base, seeds, sweeps, extra, imports)%s%s", NULL,
+        NULL);
     json_t *test = json_object_get(root, "test");
     if (test && !json_is_boolean(test))
         return refuse(p, "test", "expects true (evaluate each run on the test split) or false (validation only)%s%s",
