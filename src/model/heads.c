@@ -141,16 +141,10 @@ double cz_aux_class_loss(const float *logits, const uint8_t *labels, int n, int 
 static void decode_block(const float *l, int hw, int np, const float *centre, float inv_t, float *u)
 {
     float m[CZ_SOFTMAX_BLOCK], z[CZ_SOFTMAX_BLOCK], acc[CZ_SOFTMAX_BLOCK];
+    cz_block_max(l, hw, np, m);
     for (int j = 0; j < np; j++) {
-        m[j] = l[j];
         z[j] = 0;
         acc[j] = 0;
-    }
-    for (int k = 1; k < CZ_BINS; k++) {
-        const float *lk = l + (size_t)k * hw;
-#pragma omp simd
-        for (int j = 0; j < np; j++)
-            m[j] = lk[j] > m[j] ? lk[j] : m[j];
     }
     for (int k = 0; k < CZ_BINS; k++) {
         const float *lk = l + (size_t)k * hw, ck = centre[k];

@@ -40,11 +40,9 @@ static inline float cz_exp_nonpositive(float x)
     return p * scale.f;
 }
 
-/* np (<= CZ_SOFTMAX_BLOCK) neighbouring pixels whose bin 0 starts at l:
- * each pixel's max logit into m, e[k][j] = exp(l[k hw + j] - m[j]), and
- * their sums into z. */
-static inline void cz_softmax_block(const float *l, int hw, int np, float m[CZ_SOFTMAX_BLOCK],
-                                    float z[CZ_SOFTMAX_BLOCK], float e[CZ_BINS][CZ_SOFTMAX_BLOCK])
+/* Each of np (<= CZ_SOFTMAX_BLOCK) neighbouring pixels' max logit into m;
+ * bin 0 of the first pixel at l, bins hw floats apart. */
+static inline void cz_block_max(const float *l, int hw, int np, float m[CZ_SOFTMAX_BLOCK])
 {
     for (int j = 0; j < np; j++)
         m[j] = l[j];
@@ -52,8 +50,17 @@ static inline void cz_softmax_block(const float *l, int hw, int np, float m[CZ_S
         const float *lk = l + (size_t)k * hw;
 #pragma omp simd
         for (int j = 0; j < np; j++)
-            m[j] = lk[j] > m[j] ? lk[j] : m[j]; /* a NaN logit still reaches the loss through its exp */
+            m[j] = lk[j] > m[j] ? lk[j] : m[j]; /* a NaN logit still reaches the result through its exp */
     }
+}
+
+/* np (<= CZ_SOFTMAX_BLOCK) neighbouring pixels whose bin 0 starts at l:
+ * each pixel's max logit into m, e[k][j] = exp(l[k hw + j] - m[j]), and
+ * their sums into z. */
+static inline void cz_softmax_block(const float *l, int hw, int np, float m[CZ_SOFTMAX_BLOCK],
+                                    float z[CZ_SOFTMAX_BLOCK], float e[CZ_BINS][CZ_SOFTMAX_BLOCK])
+{
+    cz_block_max(l, hw, np, m);
     for (int j = 0; j < np; j++)
         z[j] = 0;
     for (int k = 0; k < CZ_BINS; k++) {
