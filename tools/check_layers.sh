@@ -12,11 +12,24 @@
 # and ref backends are private to their folders: only backend/dnnl includes
 # <dnnl.h>, and neither includes the other's headers. Prints FILE:LINE and the
 # include for each offence; exit status 1 if there is one.
-# Usage: tools/check_layers.sh [--graph] [SOURCE_DIR]
+# Usage: tools/check_layers.sh [--graph] [--calls BUILD_DIR] [SOURCE_DIR]
 #   --graph  also print the include graph: each layer and the layers it includes
+#   --calls  also check the built CLI's calls (app headers include model
+#            headers, so an include check alone lets the CLI reach past app):
+#            every cz_ function a CLI object calls is public, app or core
+#   --calls-only BUILD_DIR  that check alone
 set -euo pipefail
 graph=0
-[ "${1:-}" = --graph ] && { graph=1; shift; }
+calls=""
+includes=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --graph) graph=1; shift ;;
+    --calls) calls=$(cd "$2" && pwd); shift 2 ;;
+    --calls-only) calls=$(cd "$2" && pwd); includes=0; shift 2 ;;
+    *) break ;;
+  esac
+done
 cd "${1:-$(dirname "$0")/..}"
 
 # What each layer may include besides itself.
@@ -63,7 +76,7 @@ for f in $(find include/colorize -name '*.h' | sort); do
   [ "$(layer_of "$f")" = "?" ] && { echo "$f: a public header in no layer (add it to tools/check_layers.sh)"; fail=1; }
 done
 
-for f in $(find src include/colorize -name '*.[ch]' | sort); do
+for f in $( ((includes)) && find src include/colorize -name '*.[ch]' | sort); do
   from=$(layer_of "$f")
   if [ -z "$from" ]; then
     echo "$f: warning: in no layer folder (move it into one of src/*/)" >&2
@@ -118,5 +131,35 @@ if [ "$graph" = 1 ]; then
     echo "$l -> $(tr -s ' ' '\n' <<<"${uses[$l]:-}" | sort | xargs)"
   done
 fi
-[ "$fail" = 0 ] && echo "check_layers: every include points down the layers"
+check_calls() { # BUILD_DIR: the CLI's objects against the library's
+  local b=$1 o sym def n=0
+  local lib=$b/CMakeFiles/colorize_objects.dir/src
+  [ -d "$b/CMakeFiles/colorize_cli.dir/src/cli" ] && [ -d "$lib" ] ||
+    { echo "$b: no CLI or library objects (build first)"; fail=1; return; }
+  declare -A where=() # symbol -> layer that defines it
+  while read -r o; do
+    local layer
+    layer=$(layer_of "src/${o#"$lib"/}")
+    while read -r sym; do where[$sym]=$layer; done < <(nm -g --defined-only "$o" | awk '{print $3}')
+  done < <(find "$lib" -name '*.o')
+  declare -A pubsym=() # every cz_ name the public headers mention
+  while read -r sym; do pubsym[$sym]=1; done < <(grep -ohE '\bcz_[a-z0-9_]+' include/colorize/*.h | sort -u)
+  for o in "$b"/CMakeFiles/colorize_cli.dir/src/cli/*.o; do
+    while read -r sym; do
+      def=${where[$sym]:-}
+      [ -z "$def" ] && continue # libc, jansson, ...
+      n=$((n + 1))
+      case $def in app | core | cli) continue ;; esac
+      [ -n "${pubsym[$sym]:-}" ] && continue
+      echo "$(basename "${o%.o}"): calls $sym, defined in $def and not public (reach it through app)"
+      fail=1
+    done < <(nm -u "$o" | awk '{print $2}' | grep '^cz_' || true)
+  done
+  [ "$n" -gt 0 ] || { echo "$b: the CLI calls no library function (wrong folder?)"; fail=1; }
+}
+[ -n "$calls" ] && check_calls "$calls"
+if [ "$fail" = 0 ]; then
+  ((includes)) && echo "check_layers: every include points down the layers"
+  [ -n "$calls" ] && echo "check_layers: the CLI calls public, app and core functions only"
+fi
 exit "$fail"

@@ -45,6 +45,9 @@ cz_status cz_bench_run(const char *backend, const cz_backend_options *options, c
                        cz_bench_result *r)
 {
     memset(r, 0, sizeof *r);
+    r->arch = cz_arch_name(arch);
+    r->head = cz_head_name(head);
+    r->prof_names = cz_prof_names;
     cz_model m;
     cz_status st = cz_model_init(&m, arch, head, width, 32, 1);
     if (st)
@@ -130,16 +133,4 @@ done:
     free(bins);
     free(t);
     return st;
-}
-
-cz_status cz_bench_network_size(cz_arch arch, cz_head head, int width, size_t *params, double *flops)
-{
-    cz_model m;
-    cz_status st = cz_model_create(&m, arch, head, width, 32);
-    if (st)
-        return st;
-    *params = cz_graph_param_count(&m.graph);
-    *flops = cz_graph_flops(&m.graph);
-    cz_model_free(&m);
-    return CZ_OK;
 }

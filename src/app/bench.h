@@ -7,6 +7,8 @@
 #include "model.h"
 
 typedef struct cz_bench_result {
+    const char *arch, *head;                /* the configuration's names */
+    const char *const *prof_names;          /* of prof[] */
     double train_img_s, infer_img_s, gflops_train, gflops_infer, mem_mib;
     double prof[CZ_PROF_COUNT], other_ms; /* ms per step, with profile */
     double loss_ms;                       /* the head's loss with its gradient, alone */
@@ -19,7 +21,5 @@ typedef struct cz_bench_result {
 cz_status cz_bench_run(const char *backend, const cz_backend_options *options, const cz_cls_loss *cls_loss,
                        cz_arch arch, cz_head head, int width, int batch, int steps, int warmup, int profile,
                        cz_bench_result *r);
-/* A network's parameter count and forward FLOP per 32 x 32 image. */
-cz_status cz_bench_network_size(cz_arch arch, cz_head head, int width, size_t *params, double *flops);
 
 #endif

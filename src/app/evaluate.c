@@ -1,4 +1,5 @@
 /* Inference over dataset images with metrics. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,16 @@ cz_status cz_evaluate_load(const char *path, const char *backend, cz_model *m)
     if (!st && backend && (st = cz_model_set_backend(m, backend)))
         cz_model_free(m);
     return st;
+}
+
+void cz_evaluate_describe(const cz_model *m, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s, width %d", cz_arch_name(m->arch), cz_head_name(m->head), m->width);
+}
+
+void cz_evaluate_unload(cz_model *m)
+{
+    cz_model_free(m);
 }
 
 cz_status cz_evaluate(cz_model *m, const cz_dataset *ds, const int *idx, int count, int batch,

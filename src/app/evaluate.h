@@ -8,6 +8,10 @@
 
 /* Load a model file (cz_model_load) onto the named backend (NULL: dnnl). */
 cz_status cz_evaluate_load(const char *path, const char *backend, cz_model *m);
+/* What a loaded model is, for a report: "resnet/cls, width 16". */
+void cz_evaluate_describe(const cz_model *m, char *buf, size_t size);
+/* Free what cz_evaluate_load loaded. */
+void cz_evaluate_unload(cz_model *m);
 /* Evaluate m on ds[idx[0..count)] in batches of `batch` (inference mode,
  * running statistics, the model's cached net for that batch); fills *out. */
 cz_status cz_evaluate(cz_model *m, const cz_dataset *ds, const int *idx, int count, int batch,

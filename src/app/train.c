@@ -10,56 +10,6 @@
 #include "train.h"
 #include "util.h"
 
-void cz_train_defaults(cz_train_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->arch = CZ_ARCH_UNET;
-    c->head = CZ_HEAD_REG;
-    c->width = 16;
-    c->epochs = 10;
-    c->batch = 128;
-    cz_optim_defaults(&c->optim);
-    c->schedule = CZ_SCHED_CONST;
-    c->flip = 1;
-    c->split = CZ_SPLIT_SEEDED;
-    c->out_dir = "runs/train";
-    c->eval_batch = 250;
-    c->accum = 1;
-}
-
-/* Append the recipe keys to a JSON object whose closing brace is at buf[0]. */
-static void recipe_json(const cz_train_config *c, char *buf, size_t size)
-{
-    char ema[96] = "", tgt[80] = "", mse[48] = "", aux[48] = "", target[48];
-    cz_cls_target_format(&c->cls_loss, target, sizeof target);
-    if (c->ema > 0)
-        snprintf(ema, sizeof ema, ", \"ema\": %.9g, \"ema_bn\": \"%s\"", c->ema, cz_ema_bn_name(c->ema_bn));
-    if (c->cls_loss.target != CZ_CLS_TARGET_ONEHOT)
-        snprintf(tgt, sizeof tgt, ", \"target\": \"%s\"", target);
-    if (c->cls_loss.mse_weight > 0)
-        snprintf(mse, sizeof mse, ", \"loss_mse\": %.9g", c->cls_loss.mse_weight);
-    if (c->aux_class > 0)
-        snprintf(aux, sizeof aux, ", \"aux_class\": %.9g", c->aux_class);
-    snprintf(buf, size, "%s%s%s%s}", ema, tgt, mse, aux);
-}
-
-void cz_train_config_json(const cz_train_config *c, char *buf, size_t size)
-{
-    int len = snprintf(buf, size,
-             "{\"arch\": \"%s\", \"head\": \"%s\", \"width\": %d, \"epochs\": %d, \"batch\": %d, "
-             "\"optim\": \"%s\", \"lr\": %.9g, \"momentum\": %.9g, \"nesterov\": %d, \"wd\": %.9g, "
-             "\"schedule\": \"%s\", \"warmup\": %.9g, \"aug\": \"%s\", \"seed\": %llu, "
-             "\"split\": \"%s\", \"split_seed\": %llu, \"limit_train\": %d, \"limit_val\": %d}",
-             cz_arch_name(c->arch), cz_head_name(c->head), c->width, c->epochs, c->batch,
-             cz_optim_kind_name(c->optim.kind), c->optim.lr, c->optim.momentum, c->optim.nesterov,
-             c->optim.weight_decay, cz_schedule_name(c->schedule), c->warmup,
-             c->flip ? (c->crop ? "flip+crop" : "flip") : (c->crop ? "crop" : "none"),
-             (unsigned long long)c->seed, c->split == CZ_SPLIT_OFFICIAL ? "official" : "seeded",
-             (unsigned long long)c->split_seed, c->limit_train, c->limit_val);
-    if (len > 0 && (size_t)len < size) /* the recipe keys, where they differ from the defaults */
-        recipe_json(c, buf + len - 1, size - (size_t)len + 1);
-}
-
 /* Everything the loop needs, freed in one place. */
 typedef struct trainer {
     const cz_train_config *cfg;

@@ -54,9 +54,19 @@ typedef struct cz_train_result {
     int interrupted;
 } cz_train_result;
 
+/* The option values a person types, by name: NULL leaves a field as it is. */
+typedef struct cz_train_names {
+    const char *arch, *head, *optim, *schedule, *split, *target, *ema_bn, *aug;
+} cz_train_names;
+
 void cz_train_defaults(cz_train_config *c);
+/* Set c's fields from names ("resnet", "cls", "cosine", "flip+crop", ...);
+ * CZ_ERR_ARG naming the value and the choices for an unknown one. */
+cz_status cz_train_config_names(cz_train_config *c, const cz_train_names *n);
 /* The configuration as a JSON object (written into model metadata). */
 void cz_train_config_json(const cz_train_config *c, char *buf, size_t size);
+/* The network's parameter count and forward FLOP per 32 x 32 image. */
+cz_status cz_train_config_size(const cz_train_config *c, size_t *params, double *flops);
 
 /* Train on ds with the given split. Progress goes to `progress` (updated in
  * place when it is a terminal); a JSONL line per epoch to OUT/log.jsonl.

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "peak.h"
 #include "colorize/colorize.h"
+#include "train.h"
 
 static double peak_rss_mib(void)
 {
@@ -51,10 +52,14 @@ int cmd_bench(int argc, char **argv)
         cli_error("bench", "--channel-block %d: give 8, 16 or 0", bopt.channel_block);
         return CLI_EXIT_USAGE;
     }
-    if (cz_cls_target_parse(target, &cls_loss)) {
+    cz_train_config cfg; /* the names, read as train reads them */
+    cz_train_defaults(&cfg);
+    cfg.cls_loss.mse_weight = cls_loss.mse_weight;
+    if (cz_train_config_names(&cfg, &(cz_train_names){.target = target})) {
         cli_error("bench", "--target: %s", cz_last_error());
         return CLI_EXIT_USAGE;
     }
+    cls_loss = cfg.cls_loss;
     const int recipe = cls_loss.target != CZ_CLS_TARGET_ONEHOT || cls_loss.mse_weight > 0;
     cz_set_threads(threads);
     cz_arch archs[CZ_ARCH_COUNT];
@@ -62,10 +67,12 @@ int cmd_bench(int argc, char **argv)
     cz_head heads[2] = {CZ_HEAD_REG, CZ_HEAD_CLS};
     int n_head = 2;
     if (arch_s) {
-        if (cz_arch_parse(arch_s, &archs[0]) || cz_head_parse(head_s, &heads[0])) {
+        if (cz_train_config_names(&cfg, &(cz_train_names){.arch = arch_s, .head = head_s})) {
             cli_error("bench", "%s", cz_last_error());
             return CLI_EXIT_USAGE;
         }
+        archs[0] = cfg.arch;
+        heads[0] = cfg.head;
         n_arch = n_head = n_width = 1;
         widths[0] = width;
     } else {
@@ -103,19 +110,19 @@ int cmd_bench(int argc, char **argv)
                            "\"gflops_train\": %.2f, \"gflops_infer\": %.2f, \"peak_gflops\": %.2f, "
                            "\"peak_isa\": \"%s\", \"train_peak_fraction\": %.4f, "
                            "\"infer_peak_fraction\": %.4f, \"loss_ms\": %.3f, \"peak_rss_mib\": %.1f}\n",
-                           cz_arch_name(archs[a]), cz_head_name(heads[h]), widths[wi], batch,
+                           r.arch, r.head, widths[wi], batch,
                            cz_threads(), r.train_img_s, r.infer_img_s, r.gflops_train,
                            r.gflops_infer, peak.gflops, peak.isa, r.gflops_train * pk / 100,
                            r.gflops_infer * pk / 100, r.loss_ms, peak_rss_mib());
                 } else {
                     printf("%-7s %-4s %5d %6d %12.1f %12.1f %11.1f %11.1f %6.1f%% %6.1f%% %9.0f\n",
-                           cz_arch_name(archs[a]), cz_head_name(heads[h]), widths[wi], batch,
+                           r.arch, r.head, widths[wi], batch,
                            r.train_img_s, r.infer_img_s, r.gflops_train, r.gflops_infer,
                            r.gflops_train * pk, r.gflops_infer * pk, r.mem_mib);
                 }
                 if (profile) {
                     for (int k = 0; k < CZ_PROF_COUNT; k++)
-                        printf("    %-24s %8.2f ms/step\n", cz_prof_names[k], r.prof[k]);
+                        printf("    %-24s %8.2f ms/step\n", r.prof_names[k], r.prof[k]);
                     printf("    %-24s %8.2f ms/step\n", "loss + optimiser", r.other_ms);
                     printf("    %-24s %8.2f ms/step (timed alone)\n", "of which the loss", r.loss_ms);
                 }

@@ -28,8 +28,9 @@ static void print_table(const cz_metrics *m, const cz_model *model, const char *
 {
     double px = (double)m->pixels;
     int no_class = 0;
-    printf("model          %s (%s/%s, width %d)\n", path, cz_arch_name(model->arch),
-           cz_head_name(model->head), model->width);
+    char what[96];
+    cz_evaluate_describe(model, what, sizeof what);
+    printf("model          %s (%s)\n", path, what);
     printf("split          %s: %ld images, decode %s\n", split, m->images, decode);
     printf("chroma MSE     %.6f   (grey baseline %.6f)\n", cz_metrics_mse(m), m->se_grey / px);
     printf("MSE U / V      %.6f / %.6f\n", m->se_u / px, m->se_v / px);
@@ -114,7 +115,7 @@ int cmd_eval(int argc, char **argv)
     int *every = NULL;
     if (cz_data_open(data, 1, model.side, &ds, &pooled)) {
         cli_error("eval", "%s", cz_last_error());
-        cz_model_free(&model);
+        cz_evaluate_unload(&model);
         return CLI_EXIT_FAIL;
     }
     if (cz_split_make(kind, (uint64_t)split_seed, ds.count, &split)) {
@@ -177,6 +178,6 @@ done:
     free(every);
     cz_split_free(&split);
     cz_dataset_free(&ds);
-    cz_model_free(&model);
+    cz_evaluate_unload(&model);
     return code;
 }

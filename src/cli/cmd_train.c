@@ -121,22 +121,9 @@ static int train_args_parse(int argc, char **argv, train_args *a)
     if (rc)
         return rc;
     cz_train_config *c = &a->cfg;
-    if (cz_arch_parse(a->arch, &c->arch) || cz_head_parse(a->head, &c->head) ||
-        cz_optim_kind_parse(a->optim, &c->optim.kind) || cz_schedule_parse(a->sched, &c->schedule) ||
-        cz_split_parse(a->split_name, &c->split) || cz_cls_target_parse(a->target, &c->cls_loss) ||
-        cz_ema_bn_parse(a->ema_bn, &c->ema_bn)) {
+    const cz_train_names names = {a->arch, a->head, a->optim, a->sched, a->split_name, a->target, a->ema_bn, a->aug};
+    if (cz_train_config_names(c, &names)) {
         cli_error("train", "%s", cz_last_error());
-        return CLI_EXIT_USAGE;
-    }
-    if (strcmp(a->aug, "none") == 0) {
-        c->flip = c->crop = 0;
-    } else if (strcmp(a->aug, "flip") == 0) {
-        c->flip = 1;
-        c->crop = 0;
-    } else if (strcmp(a->aug, "flip+crop") == 0) {
-        c->flip = c->crop = 1;
-    } else {
-        cli_error("train", "unknown augmentation '%s' (use none, flip or flip+crop)", a->aug);
         return CLI_EXIT_USAGE;
     }
     c->optim.lr = a->lr;
@@ -194,8 +181,9 @@ static int train_run(const train_args *args, const cz_ddp *ddp)
         cz_dataset_free(&ds);
         return CLI_EXIT_FAIL;
     }
-    cz_model probe;
-    if (cz_model_create(&probe, cfg.arch, cfg.head, cfg.width, ds.side)) {
+    size_t params;
+    double flops;
+    if (cz_train_config_size(&cfg, &params, &flops)) {
         cli_error("train", "%s", cz_last_error());
         cz_split_free(&split);
         cz_dataset_free(&ds);
@@ -229,11 +217,10 @@ static int train_run(const train_args *args, const cz_ddp *ddp)
             "  recipe    %s lr %g wd %g, %s schedule, batch %d, %d epochs, aug %s, seed %d\n"
             "  loss      %s\n  EMA       %s\n"
             "  threads   %d per rank\n  parallel  %s\n  output    %s%s\n",
-            arch, head, cfg.width, cz_graph_param_count(&probe.graph), cz_graph_flops(&probe.graph) / 1e6,
+            arch, head, cfg.width, params, flops / 1e6,
             data, ds.count, ds.side, ds.side, split.n_train, split.n_val, split.n_test, split_name, optim,
             lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, loss, ema, cz_threads(), parallel, cfg.out_dir,
             resume ? " (resuming)" : "");
-    cz_model_free(&probe);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

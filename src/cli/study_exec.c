@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench.h"
 #include "cli.h"
 #include "study.h"
+#include "train.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -129,16 +129,16 @@ static int write_run_json(const study_run *r, const char *dir, const study_exec_
 /* Parameters and forward MFLOP per image, from the network's graph. */
 static void add_size(json_t *line, const study_run *r)
 {
-    cz_arch arch;
-    cz_head head;
     json_t *a = json_object_get(r->config, "arch"), *h = json_object_get(r->config, "head"),
            *w = json_object_get(r->config, "width");
-    if (cz_arch_parse(a ? json_string_value(a) : "unet", &arch) ||
-        cz_head_parse(h ? json_string_value(h) : "reg", &head))
-        return;
+    cz_train_config c;
+    cz_train_defaults(&c);
+    const cz_train_names names = {.arch = a ? json_string_value(a) : "unet", .head = h ? json_string_value(h) : "reg"};
     size_t params;
     double flops;
-    if (cz_bench_network_size(arch, head, w ? (int)json_integer_value(w) : 32, &params, &flops))
+    if (w) /* absent: train's default, as the run itself trains */
+        c.width = (int)json_integer_value(w);
+    if (cz_train_config_names(&c, &names) || cz_train_config_size(&c, &params, &flops))
         return;
     json_object_set_new(line, "params", json_integer((json_int_t)params));
     json_object_set_new(line, "mflop", json_real(flops / 1e6));

@@ -1,6 +1,5 @@
 /* Study plans: load, check every run's `colorize train` options before
  * anything runs, and expand base x sweeps x seeds x extras into named runs. */
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -586,47 +585,4 @@ void study_plan_free(study_plan *p)
     p->runs = NULL;
     p->root = NULL;
     p->nruns = 0;
-}
-
-int study_shard_parse(const char *s, int *k, int *n)
-{
-    char *end;
-    long a = strtol(s, &end, 10);
-    if (end == s || *end != '/')
-        return -1;
-    const char *q = end + 1;
-    long b = strtol(q, &end, 10);
-    if (end == q || *end || b < 1 || a < 1 || a > b || b > 100000)
-        return -1;
-    *k = (int)a;
-    *n = (int)b;
-    return 0;
-}
-
-int study_name_selected(const char *name, const char *only)
-{
-    if (!only || !*only)
-        return 1;
-    char pat[256];
-    for (const char *s = only; *s;) {
-        size_t n = strcspn(s, ",");
-        if (n > 0 && n < sizeof pat) {
-            memcpy(pat, s, n);
-            pat[n] = '\0';
-            if (fnmatch(pat, name, 0) == 0)
-                return 1;
-        }
-        s += n + (s[n] == ',');
-    }
-    return 0;
-}
-
-double study_run_cost(const study_run *r)
-{
-    json_t *e = json_object_get(r->config, "epochs"), *w = json_object_get(r->config, "width"),
-           *lt = json_object_get(r->config, "limit-train");
-    double epochs = e ? (double)json_integer_value(e) : 10, width = w ? (double)json_integer_value(w) : 32;
-    double images = lt && json_integer_value(lt) > 0 ? (double)json_integer_value(lt) : 50000;
-    /* Convolution cost grows with the square of the width. */
-    return images * epochs * width * width;
 }

@@ -1,0 +1,50 @@
+/* Which runs a runner takes and how long they take: the shard, name
+ * patterns and the cost estimate behind --time-limit and status's ETA. */
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "study.h"
+
+int study_shard_parse(const char *s, int *k, int *n)
+{
+    char *end;
+    long a = strtol(s, &end, 10);
+    if (end == s || *end != '/')
+        return -1;
+    const char *q = end + 1;
+    long b = strtol(q, &end, 10);
+    if (end == q || *end || b < 1 || a < 1 || a > b || b > 100000)
+        return -1;
+    *k = (int)a;
+    *n = (int)b;
+    return 0;
+}
+
+int study_name_selected(const char *name, const char *only)
+{
+    if (!only || !*only)
+        return 1;
+    char pat[256];
+    for (const char *s = only; *s;) {
+        size_t n = strcspn(s, ",");
+        if (n > 0 && n < sizeof pat) {
+            memcpy(pat, s, n);
+            pat[n] = '\0';
+            if (fnmatch(pat, name, 0) == 0)
+                return 1;
+        }
+        s += n + (s[n] == ',');
+    }
+    return 0;
+}
+
+double study_run_cost(const study_run *r)
+{
+    json_t *e = json_object_get(r->config, "epochs"), *w = json_object_get(r->config, "width"),
+           *lt = json_object_get(r->config, "limit-train");
+    double epochs = e ? (double)json_integer_value(e) : 10, width = w ? (double)json_integer_value(w) : 16;
+    double images = lt && json_integer_value(lt) > 0 ? (double)json_integer_value(lt) : 50000;
+    /* Convolution cost grows with the square of the width. */
+    return images * epochs * width * width;
+}
