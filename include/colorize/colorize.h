@@ -54,6 +54,8 @@ typedef struct cz_colorizer_options {
     int flip;            /* test-time flip averaging (twice the network time): 0 default (on),
                             1 on, -1 off. It lowers the shipped model's validation chroma
                             MSE by 0.7 % (docs/run.md) */
+    const char *precision; /* NULL or "fp32"; "bf16": bf16 convolutions, on CPUs with
+                              AVX512_BF16 or AMX (refused elsewhere; docs/engine.md) */
 } cz_colorizer_options;
 
 typedef struct cz_colorizer cz_colorizer;

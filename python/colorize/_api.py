@@ -24,15 +24,19 @@ class Colorizer:
     working resolution (the shorter side the network sees); decode is the
     rule for classification models: "mean", "annealed[:T]" or "mode";
     backend is None (oneDNN) or "ref" (the slow reference operators); flip
-    averages the outputs of the picture and its mirror image (on by default)."""
+    averages the outputs of the picture and its mirror image (on by default);
+    precision is "fp32" or "bf16" (bf16 convolutions, on CPUs with AVX512_BF16
+    or AMX; refused elsewhere)."""
 
-    def __init__(self, model_path=None, size=32, decode="mean", max_pixels=0, backend=None, flip=True):
+    def __init__(self, model_path=None, size=32, decode="mean", max_pixels=0, backend=None, flip=True,
+                 precision="fp32"):
         self._c = None
         opt = Options()
         opt.working_size = int(size)
         opt.max_pixels = int(max_pixels)
         opt.backend = None if backend is None else backend.encode()
         opt.flip = 1 if flip else -1
+        opt.precision = precision.encode()
         check(lib.cz_decode_parse(decode.encode(), ctypes.byref(opt.decode)))
         handle = ctypes.c_void_p()
         check(lib.cz_colorizer_open(None if model_path is None else fs(model_path),

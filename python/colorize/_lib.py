@@ -14,7 +14,7 @@ class Decode(ctypes.Structure):  # cz_decode
 
 class Options(ctypes.Structure):  # cz_colorizer_options
     _fields_ = [("working_size", ctypes.c_int), ("decode", Decode), ("max_pixels", ctypes.c_size_t),
-                ("backend", ctypes.c_char_p), ("flip", ctypes.c_int)]
+                ("backend", ctypes.c_char_p), ("flip", ctypes.c_int), ("precision", ctypes.c_char_p)]
 
 
 class Image(ctypes.Structure):  # cz_image

@@ -60,7 +60,8 @@ cz_status cz_colorizer_open(const char *model_path, const cz_colorizer_options *
         return st;
     }
     c->model.flip_average = !(options && options->flip < 0);
-    if (options && options->backend && (st = cz_model_set_backend(&c->model, options->backend))) {
+    if (options && ((options->backend && (st = cz_model_set_backend(&c->model, options->backend))) ||
+                    (options->precision && (st = cz_model_set_precision(&c->model, options->precision))))) {
         cz_model_free(&c->model);
         free(c);
         return st;

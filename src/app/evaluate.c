@@ -7,10 +7,11 @@
 #include "model_io.h"
 #include "util.h"
 
-cz_status cz_evaluate_load(const char *path, const char *backend, cz_model *m)
+cz_status cz_evaluate_load(const char *path, const char *backend, const char *precision, cz_model *m)
 {
     cz_status st = cz_model_load(path, m);
-    if (!st && backend && (st = cz_model_set_backend(m, backend)))
+    if (!st && ((backend && (st = cz_model_set_backend(m, backend))) ||
+                (precision && (st = cz_model_set_precision(m, precision)))))
         cz_model_free(m);
     return st;
 }

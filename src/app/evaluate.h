@@ -6,8 +6,9 @@
 #include "metrics.h"
 #include "model.h"
 
-/* Load a model file (cz_model_load) onto the named backend (NULL: dnnl). */
-cz_status cz_evaluate_load(const char *path, const char *backend, cz_model *m);
+/* Load a model file (cz_model_load) onto the named backend (NULL: dnnl) at
+ * a precision (NULL: fp32; cz_model_set_precision). */
+cz_status cz_evaluate_load(const char *path, const char *backend, const char *precision, cz_model *m);
 /* What a loaded model is, for a report: "resnet/cls, width 16". */
 void cz_evaluate_describe(const cz_model *m, char *buf, size_t size);
 /* Free what cz_evaluate_load loaded. */

@@ -405,7 +405,8 @@ cz_status cz_train(const cz_train_config *cfg, const cz_dataset *ds, const cz_sp
         goto done;
     if ((st = cz_model_optim_init(&t.model, &cfg->optim)))
         goto done;
-    if (cfg->backend && (st = cz_model_set_backend(&t.model, cfg->backend)))
+    if ((cfg->backend && (st = cz_model_set_backend(&t.model, cfg->backend))) ||
+        (cfg->bf16 && (st = cz_model_set_precision(&t.model, "bf16"))))
         goto done;
     t.cls_loss = cfg->cls_loss;
     if (recipe_loss && (st = cz_cls_loss_prepare(&t.cls_loss, &t.hl_table)))

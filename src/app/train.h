@@ -31,6 +31,7 @@ typedef struct cz_train_config {
     int limit_train, limit_val; /* use only the first N images of a part (0 = all) */
     int eval_batch;
     const char *backend; /* "dnnl" (NULL) or "ref"; not part of the configuration's identity */
+    int bf16;            /* bf16 convolutions (cz_model_set_precision); in the identity when on */
     /* Recipe (docs/recipe.md). Absent from the configuration JSON while at
      * their defaults, so that earlier runs keep their resume key. */
     double ema;         /* decay of the weight EMA (0 = off); the EMA is validated and saved */
@@ -57,6 +58,7 @@ typedef struct cz_train_result {
 /* The option values a person types, by name: NULL leaves a field as it is. */
 typedef struct cz_train_names {
     const char *arch, *head, *optim, *schedule, *split, *target, *ema_bn, *aug;
+    const char *precision; /* fp32 or bf16 */
 } cz_train_names;
 
 void cz_train_defaults(cz_train_config *c);

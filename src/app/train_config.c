@@ -26,6 +26,7 @@ void cz_train_defaults(cz_train_config *c)
 static void recipe_json(const cz_train_config *c, char *buf, size_t size)
 {
     char ema[96] = "", tgt[80] = "", mse[48] = "", aux[48] = "", target[48];
+    const char *prec = c->bf16 ? ", \"precision\": \"bf16\"" : "";
     cz_cls_target_format(&c->cls_loss, target, sizeof target);
     if (c->ema > 0)
         snprintf(ema, sizeof ema, ", \"ema\": %.9g, \"ema_bn\": \"%s\"", c->ema, cz_ema_bn_name(c->ema_bn));
@@ -35,7 +36,7 @@ static void recipe_json(const cz_train_config *c, char *buf, size_t size)
         snprintf(mse, sizeof mse, ", \"loss_mse\": %.9g", c->cls_loss.mse_weight);
     if (c->aux_class > 0)
         snprintf(aux, sizeof aux, ", \"aux_class\": %.9g", c->aux_class);
-    snprintf(buf, size, "%s%s%s%s}", ema, tgt, mse, aux);
+    snprintf(buf, size, "%s%s%s%s%s}", ema, tgt, mse, aux, prec);
 }
 
 void cz_train_config_json(const cz_train_config *c, char *buf, size_t size)
@@ -66,6 +67,17 @@ cz_status cz_train_config_names(cz_train_config *c, const cz_train_names *n)
         (n->target && (st = cz_cls_target_parse(n->target, &c->cls_loss))) ||
         (n->ema_bn && (st = cz_ema_bn_parse(n->ema_bn, &c->ema_bn))))
         return st;
+    if (n->precision) {
+        if (strcmp(n->precision, "fp32") == 0)
+            c->bf16 = 0;
+        else if (strcmp(n->precision, "bf16") == 0 && cz_backend_bf16_available())
+            c->bf16 = 1;
+        else if (strcmp(n->precision, "bf16") == 0)
+            return cz_fail(CZ_ERR_ARG, "precision bf16 needs a CPU with bf16 instructions (AVX512_BF16 or AMX) "
+                           "and this one has none: use fp32");
+        else
+            return cz_fail(CZ_ERR_ARG, "unknown precision '%s' (use fp32 or bf16)", n->precision);
+    }
     if (!n->aug)
         return CZ_OK;
     if (strcmp(n->aug, "none") == 0)

@@ -39,7 +39,15 @@ typedef struct cz_backend_options {
                           convolution reads 16 channels or more, else 8 */
     int no_alt_src;   /* dnnl: keep a reference backward-weights kernel instead of
                          reordering its source into a layout a fast kernel takes */
+    int bf16;         /* dnnl: convolutions read bf16 copies of their inputs,
+                         weights and output gradients and write fp32 (outputs,
+                         gradients, accumulation); everything else stays fp32.
+                         Refused where the CPU has no bf16 instructions. */
 } cz_backend_options;
+
+/* 1 if the dnnl backend can run bf16 convolutions on this CPU (AVX512_BF16
+ * or AMX, as oneDNN sees it: DNNL_MAX_CPU_ISA can lower it). */
+int cz_backend_bf16_available(void);
 
 /* What a net is built for. training: BatchNorm uses batch statistics and
  * updates the running ones, and backward is available (grads non-NULL).

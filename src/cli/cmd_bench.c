@@ -17,7 +17,7 @@ static double peak_rss_mib(void)
 
 int cmd_bench(int argc, char **argv)
 {
-    const char *arch_s = NULL, *head_s = "reg", *backend = "dnnl", *target = "onehot";
+    const char *arch_s = NULL, *head_s = "reg", *backend = "dnnl", *target = "onehot", *precision = "fp32";
     cz_cls_loss cls_loss = {0};
     int width = 32, batch = 128, threads = 2, steps = 20, warmup = 3, json = 0, profile = 0;
     cz_backend_options bopt = {0};
@@ -28,6 +28,7 @@ int cmd_bench(int argc, char **argv)
         {"batch", CLI_OPT_INT, &batch, "images per step", 1, 4096},
         {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
         {"backend", CLI_OPT_STR, &backend, "dnnl, or ref (the slow reference, for debugging)", 0, 0},
+        {"precision", CLI_OPT_STR, &precision, "fp32, or bf16 convolutions (CPUs with AVX512_BF16 or AMX)", 0, 0},
         {"channel-block", CLI_OPT_INT, &bopt.channel_block,
          "dnnl: activations blocked by 8 or 16 channels (0: 16 on AVX-512 where every convolution reads 16 channels or more)", 0, 16},
         {"steps", CLI_OPT_INT, &steps, "timed steps (median reported)", 1, 10000},
@@ -59,6 +60,11 @@ int cmd_bench(int argc, char **argv)
         cli_error("bench", "--target: %s", cz_last_error());
         return CLI_EXIT_USAGE;
     }
+    if (cz_train_config_names(&cfg, &(cz_train_names){.precision = precision})) {
+        cli_error("bench", "--precision: %s", cz_last_error());
+        return CLI_EXIT_USAGE;
+    }
+    bopt.bf16 = cfg.bf16;
     cls_loss = cfg.cls_loss;
     const int recipe = cls_loss.target != CZ_CLS_TARGET_ONEHOT || cls_loss.mse_weight > 0;
     cz_set_threads(threads);

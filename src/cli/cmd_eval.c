@@ -65,7 +65,7 @@ int cmd_eval(int argc, char **argv)
     char def_model[4096];
     cz_default_model_path(def_model, sizeof def_model);
     const char *model_path = def_model, *split_part = "test", *decode_text = "mean", *json = NULL;
-    const char *backend = "dnnl";
+    const char *backend = "dnnl", *precision = "fp32";
     const char *samples = NULL, *protocol = "seeded", *data = cz_data_default_dir();
     int split_seed = 0, batch = 250, threads = 2, limit = 0, n_samples = 24, flip = 0;
     cli_opt opts[] = {
@@ -82,6 +82,7 @@ int cmd_eval(int argc, char **argv)
         {"batch", CLI_OPT_INT, &batch, "images per forward pass", 1, 4096},
         {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
         {"backend", CLI_OPT_STR, &backend, "dnnl, or ref (the slow reference, for debugging)", 0, 0},
+        {"precision", CLI_OPT_STR, &precision, "fp32, or bf16 convolutions (CPUs with AVX512_BF16 or AMX)", 0, 0},
         {"flip", CLI_OPT_FLAG, &flip, "test-time flip averaging: mean of the outputs of each image and its mirror", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0}};
     const char *pos[1];
@@ -104,7 +105,7 @@ int cmd_eval(int argc, char **argv)
     }
     cz_set_threads(threads);
     cz_model model;
-    cz_status st = cz_evaluate_load(model_path, backend, &model);
+    cz_status st = cz_evaluate_load(model_path, backend, precision, &model);
     if (st) {
         cli_error("eval", "%s", cz_last_error());
         return CLI_EXIT_FAIL;

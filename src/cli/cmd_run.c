@@ -145,7 +145,7 @@ int cmd_run(int argc, char **argv)
     char def_model[4096];
     cz_default_model_path(def_model, sizeof def_model);
     const char *model = def_model, *out = NULL, *outdir = NULL, *decode_text = "mean", *truth = NULL;
-    const char *backend = "dnnl";
+    const char *backend = "dnnl", *precision = "fp32";
     int size = CZ_DEFAULT_WORKING_SIZE, threads = 2, compare = 0, overwrite = 0, no_flip = 0;
     int max_pixels = (int)CZ_DEFAULT_MAX_PIXELS;
     cli_opt opts[] = {
@@ -162,6 +162,7 @@ int cmd_run(int argc, char **argv)
          "refuse bigger pictures (memory: about 9 bytes a pixel, docs/run.md)", 1, CZ_IMAGE_MAX_PIXELS},
         {"threads", CLI_OPT_INT, &threads, "compute threads", 1, 256},
         {"backend", CLI_OPT_STR, &backend, "dnnl, or ref (the slow reference, for debugging)", 0, 0},
+        {"precision", CLI_OPT_STR, &precision, "fp32, or bf16 convolutions (CPUs with AVX512_BF16 or AMX)", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0}};
     const char *pos[4096];
     int npos, rc = cli_parse("run", "[--model FILE] IN... [-o OUT.png | --outdir DIR]",
@@ -180,6 +181,7 @@ int cmd_run(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     cz_colorizer_options co = {.working_size = size, .max_pixels = (size_t)max_pixels, .backend = backend,
+                               .precision = precision,
                                .flip = no_flip ? -1 : 1};
     if (cz_decode_parse(decode_text, &co.decode)) {
         cli_error("run", "%s", cz_last_error());

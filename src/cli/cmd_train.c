@@ -19,13 +19,13 @@ static void on_sigint(int sig)
 /* Everything `colorize train` takes on its command line. */
 typedef struct train_args {
     cz_train_config cfg;
-    const char *arch, *head, *optim, *sched, *aug, *split_name, *data, *backend, *target, *ema_bn;
+    const char *arch, *head, *optim, *sched, *aug, *split_name, *data, *backend, *target, *ema_bn, *precision;
     double lr, wd, momentum, warmup;
     int seed, split_seed, threads, nesterov, resume, ddp;
 } train_args;
 
 /* The option table, bound to a's fields (defaults are a's values). */
-#define TRAIN_N_OPTS 31
+#define TRAIN_N_OPTS 32
 static void train_opts(train_args *a, cli_opt *o)
 {
     cz_train_config *c = &a->cfg;
@@ -51,6 +51,9 @@ static void train_opts(train_args *a, cli_opt *o)
         {"out", CLI_OPT_STR, &c->out_dir, "output directory", 0, 0},
         {"threads", CLI_OPT_INT, &a->threads, "compute threads", 1, 256},
         {"backend", CLI_OPT_STR, &a->backend, "dnnl, or ref (the slow reference, for debugging)", 0, 0},
+        {"precision", CLI_OPT_STR, &a->precision,
+         "fp32, or bf16: convolutions on bf16 copies, fp32 weights, optimiser and sums (CPUs with AVX512_BF16 "
+         "or AMX; docs/engine.md)", 0, 0},
         {"resume", CLI_OPT_FLAG, &a->resume, "continue from OUT/state.safetensors", 0, 0},
         {"limit-train", CLI_OPT_INT, &c->limit_train, "use only N training images (0 = all)", 0, 1e9},
         {"limit-val", CLI_OPT_INT, &c->limit_val, "use only N validation images (0 = all)", 0, 1e9},
@@ -90,6 +93,7 @@ static void train_args_defaults(train_args *a)
     a->backend = "dnnl";
     a->target = "onehot";
     a->ema_bn = "average";
+    a->precision = "fp32";
 }
 
 int train_option_type(const char *name)
@@ -121,7 +125,8 @@ static int train_args_parse(int argc, char **argv, train_args *a)
     if (rc)
         return rc;
     cz_train_config *c = &a->cfg;
-    const cz_train_names names = {a->arch, a->head, a->optim, a->sched, a->split_name, a->target, a->ema_bn, a->aug};
+    const cz_train_names names = {a->arch,   a->head,   a->optim, a->sched,    a->split_name,
+                                  a->target, a->ema_bn, a->aug,   a->precision};
     if (cz_train_config_names(c, &names)) {
         cli_error("train", "%s", cz_last_error());
         return CLI_EXIT_USAGE;
@@ -214,12 +219,13 @@ static int train_run(const train_args *args, const cz_ddp *ddp)
         fprintf(stderr,
             "colorize train\n  network   %s/%s width %d: %zu parameters, %.1f MFLOP/image forward\n"
             "  data      %s: %d images %dx%d; train %d, val %d, test %d (%s split)\n"
-            "  recipe    %s lr %g wd %g, %s schedule, batch %d, %d epochs, aug %s, seed %d\n"
+            "  recipe    %s lr %g wd %g, %s schedule, batch %d, %d epochs, aug %s, seed %d\n%s"
             "  loss      %s\n  EMA       %s\n"
             "  threads   %d per rank\n  parallel  %s\n  output    %s%s\n",
             arch, head, cfg.width, params, flops / 1e6,
             data, ds.count, ds.side, ds.side, split.n_train, split.n_val, split.n_test, split_name, optim,
-            lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, loss, ema, cz_threads(), parallel, cfg.out_dir,
+            lr, wd, sched, cfg.batch, cfg.epochs, aug, seed, cfg.bf16 ? "  precision bf16 convolutions (fp32 weights, optimiser and sums)\n" : "",
+            loss, ema, cz_threads(), parallel, cfg.out_dir,
             resume ? " (resuming)" : "");
 
     struct sigaction sa;

@@ -65,6 +65,9 @@ void cz_model_free(cz_model *m);
 
 /* Run on another backend ("dnnl", the default, or "ref"); drops built nets. */
 cz_status cz_model_set_backend(cz_model *m, const char *name);
+/* "fp32" (NULL) or "bf16" (dnnl only, on a CPU with bf16 instructions:
+ * convolutions read bf16 copies; weights, optimiser and accumulation fp32). */
+cz_status cz_model_set_precision(cz_model *m, const char *name);
 void cz_model_drop_nets(cz_model *m);
 cz_status cz_model_optim_init(cz_model *m, const cz_optim_config *cfg);
 

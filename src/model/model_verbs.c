@@ -43,6 +43,23 @@ cz_status cz_model_set_backend(cz_model *m, const char *name)
     return CZ_OK;
 }
 
+cz_status cz_model_set_precision(cz_model *m, const char *name)
+{
+    int bf16;
+    if (!name || strcmp(name, "fp32") == 0)
+        bf16 = 0;
+    else if (strcmp(name, "bf16") == 0)
+        bf16 = 1;
+    else
+        return cz_fail(CZ_ERR_ARG, "unknown precision '%s' (use fp32 or bf16)", name);
+    if (bf16 && !cz_backend_bf16_available())
+        return cz_fail(CZ_ERR_ARG, "precision bf16 needs a CPU with bf16 instructions (AVX512_BF16 or AMX) "
+                       "and this one has none: use fp32");
+    cz_model_drop_nets(m);
+    m->backend_options.bf16 = bf16;
+    return CZ_OK;
+}
+
 cz_status cz_model_optim_init(cz_model *m, const cz_optim_config *cfg)
 {
     cz_optim_free(&m->opt);
@@ -85,6 +102,8 @@ static cz_status net_build(cz_model *m, cz_model_net *e, int batch, int h, int w
         g = &e->folded->graph;
         params = e->fparams;
     }
+    if (m->backend_options.bf16 && m->backend != &cz_backend_dnnl)
+        return cz_fail(CZ_ERR_ARG, "precision bf16 runs on the dnnl backend only, not on %s", m->backend->name);
     cz_net_config cfg = {.graph = g, .batch = batch, .training = training, .params = params,
                          .grads = training ? m->grads : NULL, .buffers = m->buffers,
                          .options = m->backend_options};

@@ -90,6 +90,88 @@ static cz_status op_conv_desc(const cz_op *op, const cz_graph *g, int forward_ki
     return CZ_OK;
 }
 
+/* The attributes of part `part`'s forward: a sum into the output for the
+ * parts after the first; a ReLU (BatchNorm folding, inference only) after
+ * the last part's sum. *attr stays NULL when there are none. */
+static cz_status fwd_attr(const cz_op *op, int part, dnnl_primitive_attr_t *attr)
+{
+    const int relu = op->relu && part == op->n_in - 1;
+    *attr = NULL;
+    if (part == 0 && !relu)
+        return CZ_OK;
+    dnnl_post_ops_t po;
+    DNN(dnnl_primitive_attr_create(attr));
+    DNN(dnnl_post_ops_create(&po));
+    if (part > 0)
+        DNN(dnnl_post_ops_append_sum(po, 1.0f));
+    if (relu)
+        DNN(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
+    DNN(dnnl_primitive_attr_set_post_ops(*attr, po));
+    dnnl_post_ops_destroy(po);
+    return CZ_OK;
+}
+
+/* md with the same dims and layout in data type dt. */
+static dnnl_memory_desc_t with_type(const dnnl_memory_desc_t *md, dnnl_data_type_t dt)
+{
+    dnnl_memory_desc_t out = *md;
+    out.data_type = dt;
+    return out;
+}
+
+/* Whether oneDNN has fast (non-reference) bf16 kernels for every pass this
+ * part of op needs: bf16 source, weights and output gradient, fp32 results.
+ * Otherwise the part runs in fp32 (the one-channel input, some transposed
+ * convolutions). */
+static int bf16_fits(dn_net *net, const cz_op *op, int part, const dnnl_memory_desc_t *src_md,
+                     const dnnl_memory_desc_t *w_any, const dnnl_memory_desc_t *bias,
+                     const dnnl_memory_desc_t *dst_md, int fwd_kind, int backward_data)
+{
+    dnnl_memory_desc_t src = with_type(src_md, dnnl_bf16), w = with_type(w_any, dnnl_bf16);
+    dnnl_memory_desc_t ddst = with_type(dst_md, dnnl_bf16), dw = *w_any;
+    union {
+        dnnl_convolution_desc_t c;
+        dnnl_deconvolution_desc_t dc;
+    } desc;
+    dnnl_primitive_attr_t attr;
+    dnnl_primitive_desc_t pd[3] = {NULL, NULL, NULL};
+    if (op_conv_desc(op, net->g, fwd_kind, PASS_FORWARD, &src, &w, bias, dst_md, &desc) ||
+        fwd_attr(op, part, &attr))
+        return 0;
+    dnnl_status_t s = dnnl_primitive_desc_create(&pd[0], &desc, attr, net->engine, NULL);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    int ok = s == dnnl_success && !is_ref(pd[0]);
+    if (ok && net->training) {
+        ok = !op_conv_desc(op, net->g, 0, PASS_BACKWARD_WEIGHTS, &src, &dw, bias, &ddst, &desc) &&
+             dnnl_primitive_desc_create(&pd[1], &desc, NULL, net->engine, pd[0]) == dnnl_success && !is_ref(pd[1]);
+        if (ok && backward_data)
+            ok = !op_conv_desc(op, net->g, 0, PASS_BACKWARD_DATA, src_md, &w, NULL, &ddst, &desc) &&
+                 dnnl_primitive_desc_create(&pd[2], &desc, NULL, net->engine, pd[0]) == dnnl_success &&
+                 !is_ref(pd[2]);
+    }
+    for (int i = 0; i < 3; i++)
+        if (pd[i])
+            dnnl_primitive_desc_destroy(pd[i]);
+    return ok;
+}
+
+/* The bf16 copy of tensor id's activation, filled by a reorder appended to
+ * the forward list the first time a convolution asks (later readers share
+ * it: the activation does not change within a pass). */
+static cz_status bf16_activation(dn_net *net, int id, int op_id, dnnl_memory_t *out)
+{
+    tensor *t = &net->t[id];
+    if (!t->bf) {
+        dnnl_memory_desc_t md = with_type(&t->md, dnnl_bf16);
+        float *buf;
+        TRY(dn_make_buffer(net, &md, "bf16 activation", &buf, &t->bf));
+        TRY(dn_add_reorder(net, &net->fwd, op_id, t->mem, &t->md, t->bf, &md));
+    }
+    *out = t->bf;
+    return CZ_OK;
+}
+
 cz_status dn_build_conv(dn_net *net, int op_id)
 {
     const cz_op *op = &net->g->ops[op_id];
@@ -98,7 +180,8 @@ cz_status dn_build_conv(dn_net *net, int op_id)
     const cz_tensor_info *oi = &net->g->tensors[op->out];
     int cout = oi->c;
     dnnl_dims_t d;
-    dnnl_memory_desc_t dst_any, w_any, b_md, out_md;
+    dnnl_memory_desc_t dst_any, w_any, b_md, out_md, out_bf_md;
+    int any_bf = 0;
     dn_dims4(d, net->batch, cout, oi->h, oi->w);
     /* Activations are kept channel-blocked (dn_activation_tag): left to
      * choose, oneDNN picks NHWC for narrow layers, and its 1x1 stride-2
@@ -128,26 +211,25 @@ cz_status dn_build_conv(dn_net *net, int op_id)
         /* Part 0 writes the output (with bias); later parts add into it. */
         const dnnl_memory_desc_t *want_dst = part == 0 ? &dst_any : &out_md;
         const dnnl_memory_desc_t *bias = part == 0 && has_bias ? &b_md : NULL;
+        /* bf16: the part reads bf16 copies of its source, weights and output
+         * gradient (fp32 weights and results stay the masters). */
+        const int bf = net->opt.bf16 && bf16_fits(net, op, part, &src->md, &w_any, bias, want_dst, fwd_kind,
+                                                   src->needs_diff);
+        dnnl_memory_desc_t src_md = src->md, wt_any = w_any;
+        dnnl_memory_t src_mem = src->mem;
+        if (bf) {
+            src_md = with_type(&src->md, dnnl_bf16);
+            wt_any = with_type(&w_any, dnnl_bf16);
+            TRY(bf16_activation(net, op->in[part], op_id, &src_mem));
+            any_bf = 1;
+        }
         union {
             dnnl_convolution_desc_t c;
             dnnl_deconvolution_desc_t dc;
         } desc;
-        TRY(op_conv_desc(op, net->g, fwd_kind, PASS_FORWARD, &src->md, &w_any, bias, want_dst, &desc));
-        dnnl_primitive_attr_t attr = NULL;
-        /* A ReLU on a convolution comes from BatchNorm folding (inference
-         * only): it follows the last part, after that part's sum. */
-        const int relu = op->relu && part == op->n_in - 1;
-        if (part > 0 || relu) {
-            dnnl_post_ops_t po;
-            DNN(dnnl_primitive_attr_create(&attr));
-            DNN(dnnl_post_ops_create(&po));
-            if (part > 0)
-                DNN(dnnl_post_ops_append_sum(po, 1.0f));
-            if (relu)
-                DNN(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
-            DNN(dnnl_primitive_attr_set_post_ops(attr, po));
-            dnnl_post_ops_destroy(po);
-        }
+        TRY(op_conv_desc(op, net->g, fwd_kind, PASS_FORWARD, &src_md, &wt_any, bias, want_dst, &desc));
+        dnnl_primitive_attr_t attr;
+        TRY(fwd_attr(op, part, &attr));
         dnnl_primitive_desc_t fpd;
         dnnl_status_t s = dnnl_primitive_desc_create(&fpd, &desc, attr, net->engine, NULL);
         if (attr)
@@ -159,7 +241,15 @@ cz_status dn_build_conv(dn_net *net, int op_id)
         if (part == 0) {
             out_md = *dn_query(fpd, dnnl_query_dst_md);
             TRY(dn_set_tensor(net, op->out, &out_md));
+            out_bf_md = with_type(&out_md, dnnl_bf16);
+            if (net->training && net->opt.bf16) { /* filled at the op's backward start, below */
+                float *buf;
+                TRY(dn_make_buffer(net, &out_bf_md, "bf16 gradient", &buf, &net->t[op->out].dbf));
+            }
         }
+        /* the output gradient as this part reads it */
+        const dnnl_memory_desc_t *ddst_md = bf ? &out_bf_md : &out_md;
+        dnnl_memory_t ddst_mem = bf ? net->t[op->out].dbf : net->t[op->out].dmem;
         dnnl_memory_desc_t wplain_md;
         dnnl_memory_t wplain, wfwd;
         TRY(weight_view(net, op, net->params, cin_off, cin, &wplain_md, &wplain));
@@ -170,7 +260,7 @@ cz_status dn_build_conv(dn_net *net, int op_id)
         step *st = dn_add_step(net, &net->fwd, p, CZ_PROF_CONV_FWD, op_id);
         if (!st)
             return CZ_ERR_NOMEM;
-        dn_arg(st, DNNL_ARG_SRC, src->mem);
+        dn_arg(st, DNNL_ARG_SRC, src_mem);
         dn_arg(st, DNNL_ARG_WEIGHTS, wfwd);
         if (bias)
             dn_arg(st, DNNL_ARG_BIAS, bias_mem);
@@ -181,7 +271,7 @@ cz_status dn_build_conv(dn_net *net, int op_id)
              * so that, reversed, data runs... order within an op is free. */
             dnnl_primitive_desc_t wpd;
             dnnl_memory_desc_t dw_any = w_any;
-            TRY(op_conv_desc(op, net->g, 0, PASS_BACKWARD_WEIGHTS, &src->md, &dw_any, bias, &out_md, &desc));
+            TRY(op_conv_desc(op, net->g, 0, PASS_BACKWARD_WEIGHTS, &src_md, &dw_any, bias, ddst_md, &desc));
             s = dnnl_primitive_desc_create(&wpd, &desc, NULL, net->engine, fpd);
             if (s != dnnl_success)
                 return cz_fail(CZ_ERR_BACKEND, "layer %s: oneDNN cannot build backward-weights: %s",
@@ -190,9 +280,9 @@ cz_status dn_build_conv(dn_net *net, int op_id)
             /* oneDNN has no fast backward-weights for some source layouts
              * (a one-channel NCHW input): let it pick the source layout and
              * reorder the source into it. */
-            dnnl_memory_t wsrc = src->mem;
-            const dnnl_memory_desc_t *wsrc_md = &src->md;
-            if (is_ref(wpd) && !net->opt.no_alt_src) {
+            dnnl_memory_t wsrc = src_mem;
+            const dnnl_memory_desc_t *wsrc_md = &src_md;
+            if (!bf && is_ref(wpd) && !net->opt.no_alt_src) {
                 dnnl_memory_desc_t src_any;
                 DNN(dnnl_memory_desc_init_by_tag(&src_any, 4, src->md.dims, dnnl_f32,
                                                  dnnl_format_tag_any));
@@ -229,17 +319,17 @@ cz_status dn_build_conv(dn_net *net, int op_id)
             if (!st)
                 return CZ_ERR_NOMEM;
             dn_arg(st, DNNL_ARG_SRC, wsrc);
-            dn_arg(st, DNNL_ARG_DIFF_DST, net->t[op->out].dmem);
+            dn_arg(st, DNNL_ARG_DIFF_DST, ddst_mem);
             dn_arg(st, DNNL_ARG_DIFF_WEIGHTS, dw);
             if (bias)
                 dn_arg(st, DNNL_ARG_DIFF_BIAS, dbias_mem);
-            if (wsrc != src->mem) /* pushed after, so it runs before */
+            if (wsrc != src_mem) /* pushed after, so it runs before */
                 TRY(dn_add_reorder(net, &net->bwd, op_id, src->mem, &src->md, wsrc, wsrc_md));
 
             if (src->needs_diff) {
                 dnnl_primitive_desc_t dpd;
-                dnnl_memory_desc_t w_any2 = w_any;
-                TRY(op_conv_desc(op, net->g, 0, PASS_BACKWARD_DATA, &src->md, &w_any2, NULL, &out_md, &desc));
+                dnnl_memory_desc_t w_any2 = wt_any;
+                TRY(op_conv_desc(op, net->g, 0, PASS_BACKWARD_DATA, &src->md, &w_any2, NULL, ddst_md, &desc));
                 s = dnnl_primitive_desc_create(&dpd, &desc, NULL, net->engine, fpd);
                 if (s != dnnl_success)
                     return cz_fail(CZ_ERR_BACKEND, "layer %s: oneDNN cannot build backward-data: %s",
@@ -263,12 +353,17 @@ cz_status dn_build_conv(dn_net *net, int op_id)
                     TRY(weights_for(net, &net->bwd, op_id, wplain, &wplain_md, wb_md, &wbwd));
                     pending = &net->bwd.v[idx]; /* the list may have moved */
                 }
-                dn_arg(pending, DNNL_ARG_DIFF_DST, net->t[op->out].dmem);
+                dn_arg(pending, DNNL_ARG_DIFF_DST, ddst_mem);
                 dn_arg(pending, DNNL_ARG_WEIGHTS, wbwd);
                 dn_arg(pending, DNNL_ARG_DIFF_SRC, target);
             }
         }
         cin_off += cin;
     }
+    /* The bf16 output gradient: pushed last, so it runs first in the op's
+     * backward, once every consumer has written the fp32 gradient. */
+    if (net->training && any_bf)
+        TRY(dn_add_reorder(net, &net->bwd, op_id, net->t[op->out].dmem, &out_md, net->t[op->out].dbf,
+                           &out_bf_md));
     return CZ_OK;
 }

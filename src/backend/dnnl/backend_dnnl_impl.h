@@ -74,6 +74,8 @@ typedef struct tensor {
     size_t bytes;
     float *data, *diff;
     dnnl_memory_t mem, dmem;
+    dnnl_memory_t bf, dbf; /* bf16 copies of the activation and of its gradient
+                              for bf16 convolutions (NULL until one needs them) */
     int last_consumer; /* op that runs first in backward: it writes the
                           gradient, earlier consumers accumulate into it */
     int needs_diff;
