@@ -119,14 +119,21 @@ static dnnl_memory_desc_t with_type(const dnnl_memory_desc_t *md, dnnl_data_type
     return out;
 }
 
-/* Whether oneDNN has fast (non-reference) bf16 kernels for every pass this
- * part of op needs: bf16 source, weights and output gradient, fp32 results.
- * Otherwise the part runs in fp32 (the one-channel input, some transposed
- * convolutions). */
+/* Whether this part of op runs in bf16: it is a layer where bf16 pays, and
+ * oneDNN has fast (non-reference) bf16 kernels for every pass it needs:
+ * bf16 source, weights and output gradient, fp32 results. Otherwise fp32. */
 static int bf16_fits(dn_net *net, const cz_op *op, int part, const dnnl_memory_desc_t *src_md,
                      const dnnl_memory_desc_t *w_any, const dnnl_memory_desc_t *bias,
                      const dnnl_memory_desc_t *dst_md, int fwd_kind, int backward_data)
 {
+    /* Only where it pays (per-layer profile, docs/engine.md): 3x3
+     * convolutions of 16 channels or more on maps of 8x8 or more. oneDNN
+     * 2.6's bf16 transposed convolutions (backward-weights 4x slower), 1x1
+     * convolutions and the 4x4 bottleneck lose to fp32 once the copies are
+     * counted. */
+    const cz_tensor_info *in = &net->g->tensors[op->in[part]];
+    if (op->kind != CZ_OP_CONV || w_any->dims[2] < 3 || in->c < 16 || in->h * in->w < 64)
+        return 0;
     dnnl_memory_desc_t src = with_type(src_md, dnnl_bf16), w = with_type(w_any, dnnl_bf16);
     dnnl_memory_desc_t ddst = with_type(dst_md, dnnl_bf16), dw = *w_any;
     union {
