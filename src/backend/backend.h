@@ -39,6 +39,9 @@ typedef struct cz_backend_options {
                           convolution reads 16 channels or more, else 8 */
     int no_alt_src;   /* dnnl: keep a reference backward-weights kernel instead of
                          reordering its source into a layout a fast kernel takes */
+    int deconv_direct; /* dnnl: run 2x2 stride-2 transposed convolutions' forward
+                          with oneDNN's deconvolution (slow in 2.6) instead of a
+                          1x1 convolution and a spread over the doubled map */
     int bf16;         /* dnnl: convolutions read bf16 copies of their inputs,
                          weights and output gradients and write fp32 (outputs,
                          gradients, accumulation); everything else stays fp32.

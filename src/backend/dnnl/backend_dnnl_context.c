@@ -19,7 +19,7 @@
 
 #define MAX_BLOCK 16 /* oneDNN blocks channels by 8 or 16 */
 
-static cz_status map_layout_of(const dnnl_memory_desc_t *md, const char *layer, map_layout *l)
+cz_status dn_map_layout_of(const dnnl_memory_desc_t *md, const char *layer, map_layout *l)
 {
     const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
     if (md->ndims != 4 || md->format_kind != dnnl_blocked ||
@@ -357,7 +357,7 @@ cz_status dn_build_context(dn_net *net, int op_id)
     map_layout map = {0};
     switch (op->kind) {
     case CZ_OP_GAP:
-        TRY(map_layout_of(&net->t[op->in[0]].md, op->name, &map));
+        TRY(dn_map_layout_of(&net->t[op->in[0]].md, op->name, &map));
         TRY(plain_vector(net, op->out));
         fwd = fn_gap_fwd;
         bwd = fn_gap_bwd;
@@ -377,14 +377,14 @@ cz_status dn_build_context(dn_net *net, int op_id)
         /* the blocked layout the convolutions keep (backend_dnnl_conv.c) */
         TRY(dn_plain_md(&md, 4, d, net->opt.any_layout ? dnnl_nchw : dn_activation_tag(net)));
         TRY(dn_set_tensor(net, op->out, &md));
-        TRY(map_layout_of(&md, op->name, &map));
+        TRY(dn_map_layout_of(&md, op->name, &map));
         fwd = fn_broadcast_fwd;
         bwd = fn_broadcast_bwd;
         break;
     }
     case CZ_OP_GATE:
         TRY(vector_input(net, op, 1));
-        TRY(map_layout_of(&net->t[op->in[0]].md, op->name, &map));
+        TRY(dn_map_layout_of(&net->t[op->in[0]].md, op->name, &map));
         TRY(dn_set_tensor(net, op->out, &net->t[op->in[0]].md));
         fwd = fn_gate_fwd;
         bwd = fn_gate_bwd;

@@ -55,6 +55,18 @@ typedef struct map_layout {
     int padded; /* channels padded up to a multiple of block: zero the padding */
 } map_layout;
 
+/* The operands of a 2x2 stride-2 transposed convolution's C loops: it runs
+ * as a 1x1 convolution to 4 x cout channels (one group per output pixel of
+ * each 2x2 cell) whose result is spread over the doubled map. */
+typedef struct deconv_operands {
+    const float *w;     /* PyTorch [cin, cout, 2, 2] weights in the parameter slab */
+    float *w1;          /* plain [4 cout, cin] weights of the 1x1 convolution */
+    const float *bias;  /* [cout] or NULL */
+    const float *mid;   /* the 1x1 convolution's output: 4 cout channels at h x w */
+    map_layout mid_map, out_map;
+    int out, batch, cin, cout, h, wd, relu; /* wd: the input map's width */
+} deconv_operands;
+
 /* One unit of work: a primitive with its arguments, or a C function. */
 struct step {
     dnnl_primitive_t prim;
@@ -64,6 +76,7 @@ struct step {
     int accumulate_into; /* fn_accumulate: the tensor whose gradient receives the scratch */
     add_operands add;    /* fn_add_fwd, fn_add_bwd */
     map_layout map;      /* global-context loops: the layout of their [C, H, W] operand */
+    deconv_operands deconv; /* fn_deconv_weights, fn_deconv_spread */
     int op;              /* graph op index, -1 for the input/output edges */
     cz_prof_kind prof;
     double seconds;      /* summed while profiling */
@@ -143,6 +156,9 @@ cz_status dn_add_reorder(dn_net *net, step_list *l, int op, dnnl_memory_t src,
                          const dnnl_memory_desc_t *dst_md);
 /* Where op's backward writes the gradient of tensor id (see backend_dnnl.c). */
 cz_status dn_diff_target(dn_net *net, int id, int op, dnnl_memory_t *mem);
+/* The map_layout of a 4-D activation layout that blocks only the channels
+ * (or none); an error naming the layer otherwise. */
+cz_status dn_map_layout_of(const dnnl_memory_desc_t *md, const char *layer, map_layout *l);
 /* Give tensor id its layout, activation buffer and gradient memory. */
 cz_status dn_set_tensor(dn_net *net, int id, const dnnl_memory_desc_t *md);
 
