@@ -31,6 +31,8 @@ int cmd_bench(int argc, char **argv)
         {"precision", CLI_OPT_STR, &precision, "fp32, or bf16 convolutions (CPUs with AVX512_BF16 or AMX)", 0, 0},
         {"channel-block", CLI_OPT_INT, &bopt.channel_block,
          "dnnl: activations blocked by 8 or 16 channels (0: 16 on AVX-512 where every convolution reads 16 channels or more)", 0, 16},
+        {"deconv-direct", CLI_OPT_FLAG, &bopt.deconv_direct,
+         "dnnl: oneDNN's own transposed-convolution forward, not a 1x1 convolution and a spread (for comparison)", 0, 0},
         {"steps", CLI_OPT_INT, &steps, "timed steps (median reported)", 1, 10000},
         {"warmup", CLI_OPT_INT, &warmup, "untimed steps first", 0, 1000},
         {"target", CLI_OPT_STR, &target, "cls: onehot or hlgauss[:SIGMA], as in train", 0, 0},
