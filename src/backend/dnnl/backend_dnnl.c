@@ -410,25 +410,6 @@ static cz_status build(dn_net *net)
 
 static void dn_free(void *impl);
 
-static const char *dn_isa_name(void)
-{
-    switch (dnnl_get_effective_cpu_isa()) {
-    case dnnl_cpu_isa_avx512_core_amx: return "AVX-512 with AMX";
-    case dnnl_cpu_isa_avx512_core_bf16: return "AVX-512 with bf16";
-    case dnnl_cpu_isa_avx512_core_vnni: return "AVX-512 with VNNI, no bf16";
-    case dnnl_cpu_isa_avx512_core: return "AVX-512, no bf16";
-    case dnnl_cpu_isa_avx2_vnni: return "AVX2 with VNNI, no bf16";
-    case dnnl_cpu_isa_avx2: return "AVX2, no bf16";
-    default: return "no AVX2";
-    }
-}
-
-int cz_backend_bf16_available(void)
-{
-    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
-    return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
-}
-
 static cz_status dn_create(const cz_net_config *cfg, void **out)
 {
     if (cfg->options.bf16 && !cz_backend_bf16_available())

@@ -119,6 +119,27 @@ static dnnl_memory_desc_t with_type(const dnnl_memory_desc_t *md, dnnl_data_type
     return out;
 }
 
+/* ---- bf16 ------------------------------------------------------------------ */
+
+const char *dn_isa_name(void)
+{
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_avx512_core_amx: return "AVX-512 with AMX";
+    case dnnl_cpu_isa_avx512_core_bf16: return "AVX-512 with bf16";
+    case dnnl_cpu_isa_avx512_core_vnni: return "AVX-512 with VNNI, no bf16";
+    case dnnl_cpu_isa_avx512_core: return "AVX-512, no bf16";
+    case dnnl_cpu_isa_avx2_vnni: return "AVX2 with VNNI, no bf16";
+    case dnnl_cpu_isa_avx2: return "AVX2, no bf16";
+    default: return "no AVX2";
+    }
+}
+
+int cz_backend_bf16_available(void)
+{
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+}
+
 /* Whether this part of op runs in bf16: it is a layer where bf16 pays, and
  * oneDNN has fast (non-reference) bf16 kernels for every pass it needs:
  * bf16 source, weights and output gradient, fp32 results. Otherwise fp32. */

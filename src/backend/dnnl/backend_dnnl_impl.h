@@ -162,6 +162,9 @@ cz_status dn_map_layout_of(const dnnl_memory_desc_t *md, const char *layer, map_
 /* Give tensor id its layout, activation buffer and gradient memory. */
 cz_status dn_set_tensor(dn_net *net, int id, const dnnl_memory_desc_t *md);
 
+/* The instruction set oneDNN uses, in words (for bf16's refusal). */
+const char *dn_isa_name(void);
+
 /* Layer builders: forward steps, and backward steps when training. */
 cz_status dn_build_conv(dn_net *net, int op_id); /* backend_dnnl_conv.c, CONV and DECONV */
 cz_status dn_build_bn(dn_net *net, int op_id);   /* backend_dnnl_layers.c */
