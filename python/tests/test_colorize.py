@@ -78,6 +78,23 @@ class ColorizeTest(unittest.TestCase):
             small.colorize(np.zeros((20, 20), dtype=np.uint8))
         self.assertIn("max-pixels limit of 100", str(e.exception))
         small.close()
+        with self.assertRaises(colorize.Error) as e:
+            colorize.Colorizer(MODEL, precision="fp16")
+        self.assertIn("fp32 or bf16", str(e.exception))
+
+    def test_precision(self):
+        """fp32 is the default and names itself; bf16 gives nearly the same colours where the CPU has it."""
+        grey = np.tile(np.arange(64, dtype=np.uint8) * 4, (48, 1))
+        with colorize.Colorizer(MODEL, precision="fp32") as c:
+            self.assertTrue(np.array_equal(c.colorize(grey), self.c.colorize(grey)))
+        try:
+            c16 = colorize.Colorizer(MODEL, precision="bf16")
+        except colorize.Error as e:  # a CPU without bf16: refused, saying why
+            self.assertIn("bf16 instructions", str(e))
+            return
+        with c16:
+            diff = np.abs(c16.colorize(grey).astype(int) - self.c.colorize(grey).astype(int))
+            self.assertLessEqual(diff.max(), 3)
 
     def test_model_info(self):
         info = colorize.model_info(MODEL)
