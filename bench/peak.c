@@ -20,5 +20,9 @@ int main(int argc, char **argv)
     printf("%-8s %16s %20s\n", "isa", "1 thread GFLOP/s", "all threads GFLOP/s");
     for (int i = 0; i < n; i++)
         printf("%-8s %16.1f %14.1f (%d)\n", one[i].isa, one[i].gflops, every[i].gflops, all);
+    double b1 = cz_peak_measure_bf16(1, seconds);
+    if (b1 > 0)
+        printf("%-8s %16.1f %14.1f (%d)   (bf16 dot products into fp32)\n", "bf16", b1,
+               cz_peak_measure_bf16(all, seconds), all);
     return 0;
 }

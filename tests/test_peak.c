@@ -32,5 +32,9 @@ int main(void)
     }
     if (avx2)
         CHECK(p[n - 2].gflops > 2 * p[n - 1].gflops);
+    /* the bf16 dot-product probe: measured exactly where the CPU has it */
+    double bf = cz_peak_measure_bf16(1, 0.05);
+    CHECK(__builtin_cpu_supports("avx512bf16") ? bf > 0.1 && bf < 1e4 : bf == 0);
+    printf("bf16    %.1f GFLOP/s on 1 thread\n", bf);
     TEST_END();
 }

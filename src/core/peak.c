@@ -47,6 +47,25 @@ __attribute__((target("avx512f"))) static float chains_avx512(long iters)
     return _mm512_reduce_add_ps(s);
 }
 
+/* bf16 dot products (vdpbf16ps): each does 32 bf16 products summed into 16
+ * fp32 lanes, 64 FLOP, the work of a bf16 convolution's inner loop. */
+__attribute__((target("avx512f,avx512bf16"))) static float chains_avx512_bf16(long iters)
+{
+    __m512 acc[CHAINS];
+    const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(0.5f), _mm512_set1_ps(0.5f));
+    const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-7f), _mm512_set1_ps(1e-7f));
+    for (int i = 0; i < CHAINS; i++)
+        acc[i] = _mm512_set1_ps((float)i);
+    for (long n = 0; n < iters; n++)
+        PEAK_UNROLL
+        for (int i = 0; i < CHAINS; i++)
+            acc[i] = _mm512_dpbf16_ps(acc[i], a, b);
+    __m512 s = acc[0];
+    for (int i = 1; i < CHAINS; i++)
+        s = _mm512_add_ps(s, acc[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
 static float chains_scalar(long iters)
 {
     float acc[CHAINS];
@@ -83,7 +102,7 @@ static double measure(float (*kernel)(long), int lanes, int threads, double seco
             iters *= 2;
             continue;
         }
-        double g = 2.0 * lanes * CHAINS * (double)iters * threads / dt / 1e9;
+        double g = 2.0 * lanes * CHAINS * (double)iters * threads / dt / 1e9; /* lanes: products per instruction */
         if (g > best)
             best = g;
         if (round > 2 && dt >= seconds / 3)
@@ -105,4 +124,14 @@ int cz_peak_measure(cz_peak *out, int max, int threads, double seconds)
     if (n < max)
         out[n++] = (cz_peak){"scalar", threads, measure(chains_scalar, 1, threads, seconds)};
     return n;
+}
+
+double cz_peak_measure_bf16(int threads, double seconds)
+{
+    if (threads <= 0)
+        threads = omp_get_max_threads();
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512bf16"))
+        return 0;
+    return measure(chains_avx512_bf16, 32, threads, seconds);
 }

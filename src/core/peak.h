@@ -14,5 +14,8 @@ typedef struct cz_peak {
  * `seconds` each on `threads` threads (0 = every OpenMP thread); fills up to
  * max entries and returns how many. */
 int cz_peak_measure(cz_peak *out, int max, int threads, double seconds);
+/* The bf16 dot-product peak (AVX512_BF16's vdpbf16ps: a product and its sum
+ * count 2), GFLOP/s over `threads` threads; 0 where the CPU lacks it. */
+double cz_peak_measure_bf16(int threads, double seconds);
 
 #endif
