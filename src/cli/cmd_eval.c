@@ -9,6 +9,7 @@
 #include "evaluate.h"
 #include "paths.h"
 #include "sample_grid.h"
+#include "train.h"
 #include "util.h"
 
 /* A value that is not a finite number is printed as "n/a"; the reason
@@ -101,6 +102,12 @@ int cmd_eval(int argc, char **argv)
     }
     if (strcmp(split_part, "test") != 0 && strcmp(split_part, "val") != 0 && strcmp(split_part, "all") != 0) {
         cli_error("eval", "--split must be test, val or all, not '%s'", split_part);
+        return CLI_EXIT_USAGE;
+    }
+    cz_train_config names; /* the precision read as train reads it: usage errors, exit 2 */
+    cz_train_defaults(&names);
+    if (cz_train_config_names(&names, &(cz_train_names){.precision = precision})) {
+        cli_error("eval", "%s", cz_last_error());
         return CLI_EXIT_USAGE;
     }
     cz_set_threads(threads);
