@@ -73,7 +73,17 @@ status)
   ;;
 publish)
   mkdir -p "$pub/runs"
-  cp "$dir/summary.jsonl" "$pub/summary.jsonl"
+  # This plan's lines, after the published lines of other plans (issue 11's
+  # final runs are appended to the study's summary and must stay there).
+  python3 - "$pub/summary.jsonl" "$dir/summary.jsonl" <<'PY'
+import json, os, sys
+pub, mine = sys.argv[1], [l for l in open(sys.argv[2]) if l.strip()]
+names = {json.loads(l)["name"] for l in mine}
+keep = [l for l in open(pub) if l.strip() and json.loads(l)["name"] not in names] if os.path.exists(pub) else []
+with open(pub + ".tmp", "w") as f:
+    f.writelines(keep + mine)
+os.replace(pub + ".tmp", pub)
+PY
   for d in "$dir"/runs/*/; do
     name=$(basename "$d")
     grep -q "\"name\":\"$name\"" "$dir/summary.jsonl" || continue
