@@ -384,10 +384,10 @@ cz_status dn_build_conv(dn_net *net, int op_id)
             out_md = *dn_query(fpd, dnnl_query_dst_md);
             TRY(dn_set_tensor(net, op->out, &out_md));
             out_bf_md = with_type(&out_md, dnnl_bf16);
-            if (net->training && net->opt.bf16) { /* filled at the op's backward start, below */
-                float *buf;
-                TRY(dn_make_buffer(net, &out_bf_md, "bf16 gradient", &buf, &net->t[op->out].dbf));
-            }
+        }
+        if (bf && net->training && !net->t[op->out].dbf) { /* filled at the op's backward start, below */
+            float *buf;
+            TRY(dn_make_buffer(net, &out_bf_md, "bf16 gradient", &buf, &net->t[op->out].dbf));
         }
         /* the output gradient as this part reads it */
         const dnnl_memory_desc_t *ddst_md = bf ? &out_bf_md : &out_md;
