@@ -67,17 +67,8 @@ cz_status cz_train_config_names(cz_train_config *c, const cz_train_names *n)
         (n->target && (st = cz_cls_target_parse(n->target, &c->cls_loss))) ||
         (n->ema_bn && (st = cz_ema_bn_parse(n->ema_bn, &c->ema_bn))))
         return st;
-    if (n->precision) {
-        if (strcmp(n->precision, "fp32") == 0)
-            c->bf16 = 0;
-        else if (strcmp(n->precision, "bf16") == 0 && cz_backend_bf16_available())
-            c->bf16 = 1;
-        else if (strcmp(n->precision, "bf16") == 0)
-            return cz_fail(CZ_ERR_ARG, "precision bf16 needs a CPU with bf16 instructions (AVX512_BF16 or AMX) "
-                           "and this one has none: use fp32");
-        else
-            return cz_fail(CZ_ERR_ARG, "unknown precision '%s' (use fp32 or bf16)", n->precision);
-    }
+    if (n->precision && (st = cz_precision_parse(n->precision, &c->bf16)))
+        return st;
     if (!n->aug)
         return CZ_OK;
     if (strcmp(n->aug, "none") == 0)

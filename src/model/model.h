@@ -68,6 +68,8 @@ cz_status cz_model_set_backend(cz_model *m, const char *name);
 /* "fp32" (NULL) or "bf16" (dnnl only, on a CPU with bf16 instructions:
  * convolutions read bf16 copies; weights, optimiser and accumulation fp32). */
 cz_status cz_model_set_precision(cz_model *m, const char *name);
+/* The precision name as a flag (1: bf16), refused where the CPU cannot run it. */
+cz_status cz_precision_parse(const char *name, int *bf16);
 void cz_model_drop_nets(cz_model *m);
 cz_status cz_model_optim_init(cz_model *m, const cz_optim_config *cfg);
 

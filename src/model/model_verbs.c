@@ -43,18 +43,26 @@ cz_status cz_model_set_backend(cz_model *m, const char *name)
     return CZ_OK;
 }
 
+cz_status cz_precision_parse(const char *name, int *bf16)
+{
+    if (!name || strcmp(name, "fp32") == 0)
+        *bf16 = 0;
+    else if (strcmp(name, "bf16") == 0)
+        *bf16 = 1;
+    else
+        return cz_fail(CZ_ERR_ARG, "unknown precision '%s' (use fp32 or bf16)", name);
+    if (*bf16 && !cz_backend_bf16_available())
+        return cz_fail(CZ_ERR_ARG, "precision bf16 needs a CPU with bf16 instructions (AVX512_BF16 or AMX) "
+                       "and this one has none: use fp32");
+    return CZ_OK;
+}
+
 cz_status cz_model_set_precision(cz_model *m, const char *name)
 {
     int bf16;
-    if (!name || strcmp(name, "fp32") == 0)
-        bf16 = 0;
-    else if (strcmp(name, "bf16") == 0)
-        bf16 = 1;
-    else
-        return cz_fail(CZ_ERR_ARG, "unknown precision '%s' (use fp32 or bf16)", name);
-    if (bf16 && !cz_backend_bf16_available())
-        return cz_fail(CZ_ERR_ARG, "precision bf16 needs a CPU with bf16 instructions (AVX512_BF16 or AMX) "
-                       "and this one has none: use fp32");
+    cz_status st = cz_precision_parse(name, &bf16);
+    if (st)
+        return st;
     cz_model_drop_nets(m);
     m->backend_options.bf16 = bf16;
     return CZ_OK;
