@@ -310,6 +310,8 @@ static cz_status plan_gradients(dn_net *net)
         blocks[best].free_from = end;
         t->diff = blocks[best].ptr;
         dnnl_status_t r = dnnl_memory_set_data_handle(t->dmem, t->diff);
+        if (r == dnnl_success && t->dwide)
+            r = dnnl_memory_set_data_handle(t->dwide, t->diff);
         if (r != dnnl_success) {
             st = cz_fail(CZ_ERR_BACKEND, "setting a gradient buffer failed: %s", dnnl_status2str(r));
             goto done;

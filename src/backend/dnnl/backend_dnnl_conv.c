@@ -314,6 +314,185 @@ static cz_status deconv_forward_1x1(dn_net *net, int op_id, const tensor *src, c
     return CZ_OK;
 }
 
+/* ---- narrow layers: a padded tensor as the wider one it is stored as ----- */
+
+/* w8[co][ci] = w[co][cin_off + ci] (w8[ci][co] = w[ci][co] for a transposed
+ * convolution) for the real channels; the rest of w8 and bias8 stay zero
+ * (the blocks are zeroed when made). */
+static void fn_pad_weights(dn_net *net, const step *st)
+{
+    (void)net;
+    const pad_operands *p = &st->pad;
+    const size_t kk = (size_t)p->kk;
+    for (int co = 0; co < p->cout; co++)
+        for (int ci = 0; ci < p->cin; ci++) {
+            const size_t to = p->io ? ((size_t)ci * p->cout8 + co) * kk : ((size_t)co * p->cin8 + ci) * kk;
+            const size_t from = p->io ? ((size_t)ci * p->cout + co) * kk
+                                      : ((size_t)co * p->cin_total + p->cin_off + ci) * kk;
+            memcpy(p->w8 + to, p->w + from, kk * sizeof(float));
+        }
+    if (p->bias)
+        memcpy(p->bias8, p->bias, (size_t)p->cout * sizeof(float));
+}
+
+/* md (an activation in the net's channel-blocked layout) with its channels
+ * rounded up to the padded count: the same bytes. *ok is 0 for any other
+ * layout. */
+static cz_status widened(const dn_net *net, const dnnl_memory_desc_t *md, dnnl_memory_desc_t *out, int *ok)
+{
+    dnnl_memory_desc_t same;
+    DNN(dnnl_memory_desc_init_by_tag(&same, 4, md->dims, dnnl_f32, dn_activation_tag(net)));
+    dnnl_dims_t d;
+    dn_dims4(d, (int)md->dims[0], (int)md->padded_dims[1], (int)md->dims[2], (int)md->dims[3]);
+    DNN(dnnl_memory_desc_init_by_tag(out, 4, d, dnnl_f32, dn_activation_tag(net)));
+    *ok = dnnl_memory_desc_equal(&same, md) && dnnl_memory_desc_get_size(out) == dnnl_memory_desc_get_size(md);
+    return CZ_OK;
+}
+
+/* The forward of one part of a convolution whose source has fewer channels
+ * than its channel block (a w4 net's 4-channel tensors in nChw8c): oneDNN
+ * 2.6 has only reference kernels for that, 50-100x slower than its jit
+ * kernels. A blocked tensor of 4 channels is stored exactly as one of 8
+ * whose last 4 are zero, so the part runs as the 8-channel convolution on
+ * the same buffers, with weights (and bias) zero-padded to 8 input and, for
+ * a 4-channel output, 8 output channels; the padded output channels come
+ * out zero, as the layout requires. The backward passes are unchanged
+ * (oneDNN has jit kernels for them). *built is 0 where this does not apply. */
+static cz_status conv_forward_padded(dn_net *net, int op_id, int part, int cin_off, const tensor *src,
+                                     int fwd_kind, int *built)
+{
+    const cz_op *op = &net->g->ops[op_id];
+    const tensor *dst = &net->t[op->out];
+    const cz_param_info *wi = &net->g->params[op->weight];
+    *built = 0;
+    if (net->opt.any_layout || src->md.padded_dims[1] == src->md.dims[1])
+        return CZ_OK;
+    dnnl_memory_desc_t src8, dst8, w_any, w8_md, b8_md;
+    int src_ok, dst_ok;
+    TRY(widened(net, &src->md, &src8, &src_ok));
+    TRY(widened(net, &dst->md, &dst8, &dst_ok));
+    if (!src_ok || !dst_ok)
+        return CZ_OK;
+    const int cin8 = (int)src8.dims[1], cout8 = (int)dst8.dims[1], cout = (int)dst->md.dims[1];
+    const int k = wi->shape[2], has_bias = part == 0 && op->bias >= 0;
+    dnnl_dims_t d;
+    dn_dims4(d, cout8, cin8, k, wi->shape[3]);
+    DNN(dnnl_memory_desc_init_by_tag(&w_any, 4, d, dnnl_f32, dnnl_format_tag_any));
+    TRY(dn_plain_md(&w8_md, 4, d, dnnl_oihw));
+    dnnl_dims_t bd = {cout8};
+    TRY(dn_plain_md(&b8_md, 1, bd, dnnl_a));
+    dnnl_convolution_desc_t desc;
+    TRY(op_conv_desc(op, net->g, fwd_kind, PASS_FORWARD, &src8, &w_any, has_bias ? &b8_md : NULL, &dst8, &desc));
+    dnnl_primitive_attr_t attr;
+    TRY(fwd_attr(op, part, &attr));
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &desc, attr, net->engine, NULL);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return CZ_OK;
+    TRY(dn_keep_pd(net, pd));
+    if (is_ref(pd))
+        return CZ_OK;
+    pad_operands po = {.w = net->params + wi->offset, .cout = cout, .cin = net->g->tensors[op->in[part]].c,
+                       .cin_total = wi->shape[1], .cin_off = cin_off, .cin8 = cin8, .cout8 = cout8,
+                       .kk = k * wi->shape[3]};
+    if (!(po.w8 = dn_make_block(net, dnnl_memory_desc_get_size(&w8_md), "padded weights")))
+        return CZ_ERR_NOMEM;
+    dnnl_memory_t w8_mem, wk, b8_mem = NULL, src_view, dst_view;
+    TRY(dn_make_mem(net, &w8_md, po.w8, &w8_mem));
+    if (has_bias) {
+        po.bias = net->params + net->g->params[op->bias].offset;
+        TRY(dn_make_buffer(net, &b8_md, "padded bias", &po.bias8, &b8_mem));
+    }
+    step *st = dn_add_step(net, &net->fwd, NULL, CZ_PROF_REORDER, op_id);
+    if (!st)
+        return CZ_ERR_NOMEM;
+    st->fn = fn_pad_weights;
+    st->pad = po;
+    TRY(weights_for(net, &net->fwd, op_id, w8_mem, &w8_md, dn_query(pd, dnnl_query_weights_md), &wk));
+    TRY(dn_make_mem(net, dn_query(pd, dnnl_query_src_md), src->data, &src_view));
+    TRY(dn_make_mem(net, dn_query(pd, dnnl_query_dst_md), dst->data, &dst_view));
+    dnnl_primitive_t p;
+    TRY(dn_make_prim(net, pd, &p));
+    if (!(st = dn_add_step(net, &net->fwd, p, CZ_PROF_CONV_FWD, op_id)))
+        return CZ_ERR_NOMEM;
+    dn_arg(st, DNNL_ARG_SRC, src_view);
+    dn_arg(st, DNNL_ARG_WEIGHTS, wk);
+    if (has_bias)
+        dn_arg(st, DNNL_ARG_BIAS, b8_mem);
+    dn_arg(st, DNNL_ARG_DST, dst_view);
+    *built = 1;
+    return CZ_OK;
+}
+
+/* The backward-data of a transposed convolution whose output has fewer
+ * channels than its block (w4's last upsampling, 8 -> 4): it is a
+ * convolution forward that reads the 4-channel output gradient, and oneDNN
+ * 2.6 has only a reference kernel for it. As in conv_forward_padded, it runs
+ * on the 8-channel view of that gradient with weights zero-padded to 8
+ * output channels; whatever the gradient's padding holds (its buffer is
+ * shared with other gradients) meets zero weights. The padded weights are
+ * refreshed in the forward list, which runs before every backward. *built
+ * is 0 where this does not apply. */
+static cz_status deconv_backward_data_padded(dn_net *net, int op_id, const tensor *src, int *built)
+{
+    const cz_op *op = &net->g->ops[op_id];
+    tensor *dst = &net->t[op->out];
+    const cz_param_info *wi = &net->g->params[op->weight];
+    *built = 0;
+    dnnl_memory_desc_t dst8, w_any, w8_md, wb_any;
+    int ok;
+    if (net->opt.any_layout || dst->md.padded_dims[1] == dst->md.dims[1])
+        return CZ_OK;
+    TRY(widened(net, &dst->md, &dst8, &ok));
+    if (!ok)
+        return CZ_OK;
+    const int cin = (int)src->md.dims[1], cout = (int)dst->md.dims[1], cout8 = (int)dst8.dims[1];
+    dnnl_dims_t d;
+    dn_dims4(d, cout8, cin, op->kernel, op->kernel);
+    DNN(dnnl_memory_desc_init_by_tag(&w_any, 4, d, dnnl_f32, dnnl_format_tag_any));
+    wb_any = w_any;
+    TRY(dn_plain_md(&w8_md, 4, d, dnnl_iohw));
+    dnnl_deconvolution_desc_t desc;
+    dnnl_primitive_desc_t hint, pd;
+    /* oneDNN wants the forward of the same problem as a hint */
+    TRY(op_conv_desc(op, net->g, dnnl_forward_training, PASS_FORWARD, &src->md, &w_any, NULL, &dst8, &desc));
+    if (dnnl_primitive_desc_create(&hint, &desc, NULL, net->engine, NULL) != dnnl_success)
+        return CZ_OK;
+    TRY(dn_keep_pd(net, hint));
+    TRY(op_conv_desc(op, net->g, 0, PASS_BACKWARD_DATA, &src->md, &wb_any, NULL, &dst8, &desc));
+    if (dnnl_primitive_desc_create(&pd, &desc, NULL, net->engine, hint) != dnnl_success)
+        return CZ_OK;
+    TRY(dn_keep_pd(net, pd));
+    if (is_ref(pd))
+        return CZ_OK;
+    pad_operands po = {.w = net->params + wi->offset, .cout = cout, .cin = cin, .cin_total = cin,
+                       .cin8 = cin, .cout8 = cout8, .kk = op->kernel * op->kernel, .io = 1};
+    if (!(po.w8 = dn_make_block(net, dnnl_memory_desc_get_size(&w8_md), "padded weights")))
+        return CZ_ERR_NOMEM;
+    dnnl_memory_t w8_mem, wk, target;
+    TRY(dn_make_mem(net, &w8_md, po.w8, &w8_mem));
+    step *st = dn_add_step(net, &net->fwd, NULL, CZ_PROF_REORDER, op_id);
+    if (!st)
+        return CZ_ERR_NOMEM;
+    st->fn = fn_pad_weights;
+    st->pad = po;
+    TRY(weights_for(net, &net->fwd, op_id, w8_mem, &w8_md, dn_query(pd, dnnl_query_weights_md), &wk));
+    if (!dst->dwide) /* its handle is the gradient's, set with it (plan_gradients) */
+        TRY(dn_make_mem(net, dn_query(pd, dnnl_query_diff_dst_md), NULL, &dst->dwide));
+    TRY(dn_diff_target(net, op->in[0], op_id, &target));
+    dnnl_primitive_t p;
+    TRY(dn_make_prim(net, pd, &p));
+    if (!(st = dn_add_step(net, &net->bwd, p, CZ_PROF_CONV_BWD_DATA, op_id)))
+        return CZ_ERR_NOMEM;
+    dn_arg(st, DNNL_ARG_DIFF_DST, dst->dwide);
+    dn_arg(st, DNNL_ARG_WEIGHTS, wk);
+    dn_arg(st, DNNL_ARG_DIFF_SRC, target);
+    *built = 1;
+    return CZ_OK;
+}
+
 cz_status dn_build_conv(dn_net *net, int op_id)
 {
     const cz_op *op = &net->g->ops[op_id];
@@ -402,6 +581,8 @@ cz_status dn_build_conv(dn_net *net, int op_id)
         int fast = 0; /* (wfwd above still feeds backward-data) */
         if (op->kind == CZ_OP_DECONV && !bf)
             TRY(deconv_forward_1x1(net, op_id, src, &out_md, &fast));
+        else if (op->kind == CZ_OP_CONV && !bf && is_ref(fpd))
+            TRY(conv_forward_padded(net, op_id, part, cin_off, src, fwd_kind, &fast));
         if (!fast) {
             TRY(dn_make_prim(net, fpd, &p));
             if (!(st = dn_add_step(net, &net->fwd, p, CZ_PROF_CONV_FWD, op_id)))
@@ -482,27 +663,32 @@ cz_status dn_build_conv(dn_net *net, int op_id)
                     return cz_fail(CZ_ERR_BACKEND, "layer %s: oneDNN cannot build backward-data: %s",
                                    op->name, dnnl_status2str(s));
                 TRY(dn_keep_pd(net, dpd));
-                TRY(dn_make_prim(net, dpd, &p));
-                dnnl_memory_t target, wbwd;
-                int id = op->in[part];
-                TRY(dn_diff_target(net, id, op_id, &target));
-                st = dn_add_step(net, &net->bwd, p, CZ_PROF_CONV_BWD_DATA, op_id);
-                if (!st)
-                    return CZ_ERR_NOMEM;
-                step *pending = st;
-                /* weights in backward-data layout: reuse the forward copy when
-                 * the layouts agree, else a reorder that runs before */
-                const dnnl_memory_desc_t *wb_md = dn_query(dpd, dnnl_query_weights_md);
-                if (dnnl_memory_desc_equal(wb_md, dn_query(fpd, dnnl_query_weights_md))) {
-                    wbwd = wfwd;
-                } else {
-                    int idx = (int)(pending - net->bwd.v);
-                    TRY(weights_for(net, &net->bwd, op_id, wplain, &wplain_md, wb_md, &wbwd));
-                    pending = &net->bwd.v[idx]; /* the list may have moved */
+                int wide = 0;
+                if (op->kind == CZ_OP_DECONV && !bf && is_ref(dpd))
+                    TRY(deconv_backward_data_padded(net, op_id, src, &wide));
+                if (!wide) {
+                    TRY(dn_make_prim(net, dpd, &p));
+                    dnnl_memory_t target, wbwd;
+                    int id = op->in[part];
+                    TRY(dn_diff_target(net, id, op_id, &target));
+                    st = dn_add_step(net, &net->bwd, p, CZ_PROF_CONV_BWD_DATA, op_id);
+                    if (!st)
+                        return CZ_ERR_NOMEM;
+                    step *pending = st;
+                    /* weights in backward-data layout: reuse the forward copy when
+                     * the layouts agree, else a reorder that runs before */
+                    const dnnl_memory_desc_t *wb_md = dn_query(dpd, dnnl_query_weights_md);
+                    if (dnnl_memory_desc_equal(wb_md, dn_query(fpd, dnnl_query_weights_md))) {
+                        wbwd = wfwd;
+                    } else {
+                        int idx = (int)(pending - net->bwd.v);
+                        TRY(weights_for(net, &net->bwd, op_id, wplain, &wplain_md, wb_md, &wbwd));
+                        pending = &net->bwd.v[idx]; /* the list may have moved */
+                    }
+                    dn_arg(pending, DNNL_ARG_DIFF_DST, ddst_mem);
+                    dn_arg(pending, DNNL_ARG_WEIGHTS, wbwd);
+                    dn_arg(pending, DNNL_ARG_DIFF_SRC, target);
                 }
-                dn_arg(pending, DNNL_ARG_DIFF_DST, ddst_mem);
-                dn_arg(pending, DNNL_ARG_WEIGHTS, wbwd);
-                dn_arg(pending, DNNL_ARG_DIFF_SRC, target);
             }
         }
         cin_off += cin;

@@ -67,6 +67,18 @@ typedef struct deconv_operands {
     int out, batch, cin, cout, h, wd, relu; /* wd: the input map's width */
 } deconv_operands;
 
+/* The operands of the C loop that copies a convolution's weights (one
+ * input part of them) into zero-padded ones: a layer that reads 4 channels
+ * runs as the 8-channel layer its blocked tensors are stored as. */
+typedef struct pad_operands {
+    const float *w;    /* PyTorch weights in the parameter slab: [cout, cin_total, k, k],
+                          or [cin, cout, k, k] for a transposed convolution (io) */
+    float *w8;         /* the same layout at [cout8, cin8] or [cin, cout8], zero outside */
+    const float *bias; /* [cout] or NULL */
+    float *bias8;      /* [cout8], zero past cout */
+    int cout, cin, cin_total, cin_off, cin8, cout8, kk, io;
+} pad_operands;
+
 /* One unit of work: a primitive with its arguments, or a C function. */
 struct step {
     dnnl_primitive_t prim;
@@ -77,6 +89,7 @@ struct step {
     add_operands add;    /* fn_add_fwd, fn_add_bwd */
     map_layout map;      /* global-context loops: the layout of their [C, H, W] operand */
     deconv_operands deconv; /* fn_deconv_weights, fn_deconv_spread */
+    pad_operands pad;       /* fn_pad_weights */
     int op;              /* graph op index, -1 for the input/output edges */
     cz_prof_kind prof;
     double seconds;      /* summed while profiling */
@@ -87,6 +100,8 @@ typedef struct tensor {
     size_t bytes;
     float *data, *diff;
     dnnl_memory_t mem, dmem;
+    dnnl_memory_t dwide;   /* the gradient viewed with its padded channels as real
+                              ones (NULL unless a layer reads it so) */
     dnnl_memory_t bf, dbf; /* bf16 copies of the activation and of its gradient
                               for bf16 convolutions (NULL until one needs them) */
     int last_consumer; /* op that runs first in backward: it writes the
