@@ -111,6 +111,30 @@ static cz_status fwd_attr(const cz_op *op, int part, dnnl_primitive_attr_t *attr
     return CZ_OK;
 }
 
+/* The forward primitive descriptor of part `part` of op, with its
+ * attributes, kept by the net; *pd is NULL (and *s says why) when oneDNN
+ * cannot build it. */
+static cz_status forward_pd(dn_net *net, const cz_op *op, int part, int fwd_kind, const dnnl_memory_desc_t *src,
+                            const dnnl_memory_desc_t *w, const dnnl_memory_desc_t *bias,
+                            const dnnl_memory_desc_t *dst, dnnl_primitive_desc_t *pd, dnnl_status_t *s)
+{
+    union {
+        dnnl_convolution_desc_t c;
+        dnnl_deconvolution_desc_t dc;
+    } desc;
+    TRY(op_conv_desc(op, net->g, fwd_kind, PASS_FORWARD, src, w, bias, dst, &desc));
+    dnnl_primitive_attr_t attr;
+    TRY(fwd_attr(op, part, &attr));
+    *s = dnnl_primitive_desc_create(pd, &desc, attr, net->engine, NULL);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    if (*s != dnnl_success) {
+        *pd = NULL;
+        return CZ_OK;
+    }
+    return dn_keep_pd(net, *pd);
+}
+
 /* md with the same dims and layout in data type dt. */
 static dnnl_memory_desc_t with_type(const dnnl_memory_desc_t *md, dnnl_data_type_t dt)
 {
@@ -197,6 +221,23 @@ static cz_status bf16_activation(dn_net *net, int id, int op_id, dnnl_memory_t *
         TRY(dn_add_reorder(net, &net->fwd, op_id, t->mem, &t->md, t->bf, &md));
     }
     *out = t->bf;
+    return CZ_OK;
+}
+
+/* A forward step: pd's primitive on these memories (no bias: NULL). */
+static cz_status add_forward_step(dn_net *net, int op_id, dnnl_primitive_desc_t pd, dnnl_memory_t src,
+                                  dnnl_memory_t w, dnnl_memory_t bias, dnnl_memory_t dst)
+{
+    dnnl_primitive_t p;
+    TRY(dn_make_prim(net, pd, &p));
+    step *st = dn_add_step(net, &net->fwd, p, CZ_PROF_CONV_FWD, op_id);
+    if (!st)
+        return CZ_ERR_NOMEM;
+    dn_arg(st, DNNL_ARG_SRC, src);
+    dn_arg(st, DNNL_ARG_WEIGHTS, w);
+    if (bias)
+        dn_arg(st, DNNL_ARG_BIAS, bias);
+    dn_arg(st, DNNL_ARG_DST, dst);
     return CZ_OK;
 }
 
@@ -299,13 +340,7 @@ static cz_status deconv_forward_1x1(dn_net *net, int op_id, const tensor *src, c
     st->fn = fn_deconv_weights;
     st->deconv = ops;
     TRY(weights_for(net, &net->fwd, op_id, w1_mem, &w1_md, dn_query(pd, dnnl_query_weights_md), &wk));
-    dnnl_primitive_t p;
-    TRY(dn_make_prim(net, pd, &p));
-    if (!(st = dn_add_step(net, &net->fwd, p, CZ_PROF_CONV_FWD, op_id)))
-        return CZ_ERR_NOMEM;
-    dn_arg(st, DNNL_ARG_SRC, src->mem);
-    dn_arg(st, DNNL_ARG_WEIGHTS, wk);
-    dn_arg(st, DNNL_ARG_DST, mid_mem);
+    TRY(add_forward_step(net, op_id, pd, src->mem, wk, NULL, mid_mem));
     if (!(st = dn_add_step(net, &net->fwd, NULL, CZ_PROF_CONV_FWD, op_id)))
         return CZ_ERR_NOMEM;
     st->fn = fn_deconv_spread;
@@ -333,6 +368,22 @@ static void fn_pad_weights(dn_net *net, const step *st)
         }
     if (p->bias)
         memcpy(p->bias8, p->bias, (size_t)p->cout * sizeof(float));
+}
+
+/* The padded weights po describes, filled from the parameters by a step of
+ * the forward list (which runs before every backward) and reordered into
+ * the layout want asks for. */
+static cz_status padded_weights(dn_net *net, int op_id, const pad_operands *po, const dnnl_memory_desc_t *plain_md,
+                                const dnnl_memory_desc_t *want, dnnl_memory_t *out)
+{
+    dnnl_memory_t plain;
+    TRY(dn_make_mem(net, plain_md, po->w8, &plain));
+    step *st = dn_add_step(net, &net->fwd, NULL, CZ_PROF_REORDER, op_id);
+    if (!st)
+        return CZ_ERR_NOMEM;
+    st->fn = fn_pad_weights;
+    st->pad = *po;
+    return weights_for(net, &net->fwd, op_id, plain, plain_md, want, out);
 }
 
 /* md (an activation in the net's channel-blocked layout) with its channels
@@ -381,47 +432,25 @@ static cz_status conv_forward_padded(dn_net *net, int op_id, int part, int cin_o
     TRY(dn_plain_md(&w8_md, 4, d, dnnl_oihw));
     dnnl_dims_t bd = {cout8};
     TRY(dn_plain_md(&b8_md, 1, bd, dnnl_a));
-    dnnl_convolution_desc_t desc;
-    TRY(op_conv_desc(op, net->g, fwd_kind, PASS_FORWARD, &src8, &w_any, has_bias ? &b8_md : NULL, &dst8, &desc));
-    dnnl_primitive_attr_t attr;
-    TRY(fwd_attr(op, part, &attr));
     dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &desc, attr, net->engine, NULL);
-    if (attr)
-        dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return CZ_OK;
-    TRY(dn_keep_pd(net, pd));
-    if (is_ref(pd))
+    dnnl_status_t s;
+    TRY(forward_pd(net, op, part, fwd_kind, &src8, &w_any, has_bias ? &b8_md : NULL, &dst8, &pd, &s));
+    if (!pd || is_ref(pd))
         return CZ_OK;
     pad_operands po = {.w = net->params + wi->offset, .cout = cout, .cin = net->g->tensors[op->in[part]].c,
                        .cin_total = wi->shape[1], .cin_off = cin_off, .cin8 = cin8, .cout8 = cout8,
                        .kk = k * wi->shape[3]};
     if (!(po.w8 = dn_make_block(net, dnnl_memory_desc_get_size(&w8_md), "padded weights")))
         return CZ_ERR_NOMEM;
-    dnnl_memory_t w8_mem, wk, b8_mem = NULL, src_view, dst_view;
-    TRY(dn_make_mem(net, &w8_md, po.w8, &w8_mem));
+    dnnl_memory_t wk, b8_mem = NULL, src_view, dst_view;
     if (has_bias) {
         po.bias = net->params + net->g->params[op->bias].offset;
         TRY(dn_make_buffer(net, &b8_md, "padded bias", &po.bias8, &b8_mem));
     }
-    step *st = dn_add_step(net, &net->fwd, NULL, CZ_PROF_REORDER, op_id);
-    if (!st)
-        return CZ_ERR_NOMEM;
-    st->fn = fn_pad_weights;
-    st->pad = po;
-    TRY(weights_for(net, &net->fwd, op_id, w8_mem, &w8_md, dn_query(pd, dnnl_query_weights_md), &wk));
+    TRY(padded_weights(net, op_id, &po, &w8_md, dn_query(pd, dnnl_query_weights_md), &wk));
     TRY(dn_make_mem(net, dn_query(pd, dnnl_query_src_md), src->data, &src_view));
     TRY(dn_make_mem(net, dn_query(pd, dnnl_query_dst_md), dst->data, &dst_view));
-    dnnl_primitive_t p;
-    TRY(dn_make_prim(net, pd, &p));
-    if (!(st = dn_add_step(net, &net->fwd, p, CZ_PROF_CONV_FWD, op_id)))
-        return CZ_ERR_NOMEM;
-    dn_arg(st, DNNL_ARG_SRC, src_view);
-    dn_arg(st, DNNL_ARG_WEIGHTS, wk);
-    if (has_bias)
-        dn_arg(st, DNNL_ARG_BIAS, b8_mem);
-    dn_arg(st, DNNL_ARG_DST, dst_view);
+    TRY(add_forward_step(net, op_id, pd, src_view, wk, b8_mem, dst_view));
     *built = 1;
     return CZ_OK;
 }
@@ -471,20 +500,15 @@ static cz_status deconv_backward_data_padded(dn_net *net, int op_id, const tenso
                        .cin8 = cin, .cout8 = cout8, .kk = op->kernel * op->kernel, .io = 1};
     if (!(po.w8 = dn_make_block(net, dnnl_memory_desc_get_size(&w8_md), "padded weights")))
         return CZ_ERR_NOMEM;
-    dnnl_memory_t w8_mem, wk, target;
-    TRY(dn_make_mem(net, &w8_md, po.w8, &w8_mem));
-    step *st = dn_add_step(net, &net->fwd, NULL, CZ_PROF_REORDER, op_id);
-    if (!st)
-        return CZ_ERR_NOMEM;
-    st->fn = fn_pad_weights;
-    st->pad = po;
-    TRY(weights_for(net, &net->fwd, op_id, w8_mem, &w8_md, dn_query(pd, dnnl_query_weights_md), &wk));
+    dnnl_memory_t wk, target;
+    TRY(padded_weights(net, op_id, &po, &w8_md, dn_query(pd, dnnl_query_weights_md), &wk));
     if (!dst->dwide) /* its handle is the gradient's, set with it (plan_gradients) */
         TRY(dn_make_mem(net, dn_query(pd, dnnl_query_diff_dst_md), NULL, &dst->dwide));
     TRY(dn_diff_target(net, op->in[0], op_id, &target));
     dnnl_primitive_t p;
     TRY(dn_make_prim(net, pd, &p));
-    if (!(st = dn_add_step(net, &net->bwd, p, CZ_PROF_CONV_BWD_DATA, op_id)))
+    step *st = dn_add_step(net, &net->bwd, p, CZ_PROF_CONV_BWD_DATA, op_id);
+    if (!st)
         return CZ_ERR_NOMEM;
     dn_arg(st, DNNL_ARG_DIFF_DST, dst->dwide);
     dn_arg(st, DNNL_ARG_WEIGHTS, wk);
@@ -544,21 +568,16 @@ cz_status dn_build_conv(dn_net *net, int op_id)
             TRY(bf16_activation(net, op->in[part], op_id, &src_mem));
             any_bf = 1;
         }
+        dnnl_primitive_desc_t fpd;
+        dnnl_status_t s;
+        TRY(forward_pd(net, op, part, fwd_kind, &src_md, &wt_any, bias, want_dst, &fpd, &s));
+        if (!fpd)
+            return cz_fail(CZ_ERR_BACKEND, "layer %s: oneDNN cannot build the forward pass: %s",
+                           op->name, dnnl_status2str(s));
         union {
             dnnl_convolution_desc_t c;
             dnnl_deconvolution_desc_t dc;
         } desc;
-        TRY(op_conv_desc(op, net->g, fwd_kind, PASS_FORWARD, &src_md, &wt_any, bias, want_dst, &desc));
-        dnnl_primitive_attr_t attr;
-        TRY(fwd_attr(op, part, &attr));
-        dnnl_primitive_desc_t fpd;
-        dnnl_status_t s = dnnl_primitive_desc_create(&fpd, &desc, attr, net->engine, NULL);
-        if (attr)
-            dnnl_primitive_attr_destroy(attr);
-        if (s != dnnl_success)
-            return cz_fail(CZ_ERR_BACKEND, "layer %s: oneDNN cannot build the forward pass: %s",
-                           op->name, dnnl_status2str(s));
-        TRY(dn_keep_pd(net, fpd));
         if (part == 0) {
             out_md = *dn_query(fpd, dnnl_query_dst_md);
             TRY(dn_set_tensor(net, op->out, &out_md));
@@ -583,16 +602,8 @@ cz_status dn_build_conv(dn_net *net, int op_id)
             TRY(deconv_forward_1x1(net, op_id, src, &out_md, &fast));
         else if (op->kind == CZ_OP_CONV && !bf && is_ref(fpd))
             TRY(conv_forward_padded(net, op_id, part, cin_off, src, fwd_kind, &fast));
-        if (!fast) {
-            TRY(dn_make_prim(net, fpd, &p));
-            if (!(st = dn_add_step(net, &net->fwd, p, CZ_PROF_CONV_FWD, op_id)))
-                return CZ_ERR_NOMEM;
-            dn_arg(st, DNNL_ARG_SRC, src_mem);
-            dn_arg(st, DNNL_ARG_WEIGHTS, wfwd);
-            if (bias)
-                dn_arg(st, DNNL_ARG_BIAS, bias_mem);
-            dn_arg(st, DNNL_ARG_DST, net->t[op->out].mem);
-        }
+        if (!fast)
+            TRY(add_forward_step(net, op_id, fpd, src_mem, wfwd, bias ? bias_mem : NULL, net->t[op->out].mem));
 
         if (net->training) {
             /* Backward steps are stored in reverse later: build weights first
