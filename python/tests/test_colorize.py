@@ -98,10 +98,10 @@ class ColorizeTest(unittest.TestCase):
 
     def test_model_info(self):
         info = colorize.model_info(MODEL)
-        self.assertEqual(info["arch"], "resnet")
+        self.assertEqual(info["arch"], "resunet-gc")
         self.assertEqual(info["head"], "cls")
-        self.assertEqual(info["width"], "16")
-        self.assertIn("resnet/cls", self.c.description)
+        self.assertEqual(info["width"], "32")
+        self.assertIn("resunet-gc/cls", self.c.description)
         with self.assertRaises(colorize.Error):
             colorize.model_info(os.path.join(SRC, "README.md"))
 
