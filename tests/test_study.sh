@@ -56,6 +56,10 @@ want=$(python3 -c 'import json,sys; [print(n) for n in (json.loads(l)["name"] fo
 [ -n "$only" ] && [ "$(sort <<<"$only")" = "$(sort <<<"$want")" ] && ok || bad "--only selected: $only"
 [ -z "$("$bin" study list "$src/studies/seed.json" --only 'nothing-like-this')" ] && ok ||
   bad "--only matched nothing"
+# A run named as the plan names it, without the configuration hash.
+bare=$("$bin" study list "$src/studies/seed.json" --json --only 'vgg-cls-w16-s1' |
+  python3 -c 'import json,sys; print(" ".join(json.loads(l)["name"] for l in sys.stdin))')
+[[ "$bare" =~ ^vgg-cls-w16-s1-[0-9a-f]{8}$ ]] && ok || bad "--only without the hash selected: $bare"
 "$bin" study list "$src/studies/seed.json" --shard 3/2 >/dev/null 2>&1
 [ $? -eq 2 ] && ok || bad "--shard 3/2 accepted"
 

@@ -42,8 +42,9 @@ void study_argv_free(char **argv, int argc);
 
 /* Whether run index i belongs to shard k of n (1 <= k <= n): interleaved. */
 static inline int study_in_shard(int i, int k, int n) { return i % n == k - 1; }
-/* Whether a run's name matches one of the comma-separated shell patterns
- * in only (fnmatch); NULL or "" selects every run. */
+/* Whether a run's name, with or without its configuration hash, matches
+ * one of the comma-separated shell patterns in only (fnmatch); NULL or ""
+ * selects every run. */
 int study_name_selected(const char *name, const char *only);
 /* Parse "K/N"; 0 on success. */
 int study_shard_parse(const char *s, int *k, int *n);

@@ -1,5 +1,6 @@
 /* Which runs a runner takes and how long they take: the shard, name
  * patterns and the cost estimate behind --time-limit and status's ETA. */
+#include <ctype.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,17 +22,34 @@ int study_shard_parse(const char *s, int *k, int *n)
     return 0;
 }
 
+/* name without its "-" + 8 hex digits configuration hash, into out */
+static void name_without_hash(const char *name, char *out, size_t size)
+{
+    size_t n = strlen(name);
+    int hashed = n > 9 && name[n - 9] == '-';
+    for (size_t i = n - 8; hashed && i < n; i++)
+        hashed = isxdigit((unsigned char)name[i]) != 0;
+    if (hashed)
+        n -= 9;
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, name, n);
+    out[n] = '\0';
+}
+
 int study_name_selected(const char *name, const char *only)
 {
     if (!only || !*only)
         return 1;
-    char pat[256];
+    /* a pattern may name a run as the plan does, without its hash */
+    char pat[256], bare[256];
+    name_without_hash(name, bare, sizeof bare);
     for (const char *s = only; *s;) {
         size_t n = strcspn(s, ",");
         if (n > 0 && n < sizeof pat) {
             memcpy(pat, s, n);
             pat[n] = '\0';
-            if (fnmatch(pat, name, 0) == 0)
+            if (fnmatch(pat, name, 0) == 0 || fnmatch(pat, bare, 0) == 0)
                 return 1;
         }
         s += n + (s[n] == ',');
