@@ -470,7 +470,7 @@ static cz_status deconv_backward_data_padded(dn_net *net, int op_id, const tenso
     tensor *dst = &net->t[op->out];
     const cz_param_info *wi = &net->g->params[op->weight];
     *built = 0;
-    dnnl_memory_desc_t dst8, w_any, w8_md, wb_any;
+    dnnl_memory_desc_t dst8, w_any, w8_md;
     int ok;
     if (net->opt.any_layout || dst->md.padded_dims[1] == dst->md.dims[1])
         return CZ_OK;
@@ -481,7 +481,6 @@ static cz_status deconv_backward_data_padded(dn_net *net, int op_id, const tenso
     dnnl_dims_t d;
     dn_dims4(d, cout8, cin, op->kernel, op->kernel);
     DNN(dnnl_memory_desc_init_by_tag(&w_any, 4, d, dnnl_f32, dnnl_format_tag_any));
-    wb_any = w_any;
     TRY(dn_plain_md(&w8_md, 4, d, dnnl_iohw));
     dnnl_deconvolution_desc_t desc;
     dnnl_primitive_desc_t hint, pd;
@@ -490,7 +489,7 @@ static cz_status deconv_backward_data_padded(dn_net *net, int op_id, const tenso
     if (dnnl_primitive_desc_create(&hint, &desc, NULL, net->engine, NULL) != dnnl_success)
         return CZ_OK;
     TRY(dn_keep_pd(net, hint));
-    TRY(op_conv_desc(op, net->g, 0, PASS_BACKWARD_DATA, &src->md, &wb_any, NULL, &dst8, &desc));
+    TRY(op_conv_desc(op, net->g, 0, PASS_BACKWARD_DATA, &src->md, &w_any, NULL, &dst8, &desc));
     if (dnnl_primitive_desc_create(&pd, &desc, NULL, net->engine, hint) != dnnl_success)
         return CZ_OK;
     TRY(dn_keep_pd(net, pd));
