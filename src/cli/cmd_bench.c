@@ -139,6 +139,16 @@ int cmd_bench(int argc, char **argv)
                         printf("    %-24s %8.2f ms/step\n", r.prof_names[k], r.prof[k]);
                     printf("    %-24s %8.2f ms/step\n", "loss + optimiser", r.other_ms);
                     printf("    %-24s %8.2f ms/step (timed alone)\n", "of which the loss", r.loss_ms);
+                    /* The convolutions' own rate, against the same peak:
+                     * how far the kernels are from it, and how much the
+                     * rest of the step costs on top (issue 12). */
+                    double conv_ms = r.prof[CZ_PROF_CONV_FWD] + r.prof[CZ_PROF_CONV_BWD_DATA] +
+                                     r.prof[CZ_PROF_CONV_BWD_WEIGHTS];
+                    if (conv_ms > 0 && r.train_img_s > 0) {
+                        double step_gflop = r.gflops_train * batch / r.train_img_s;
+                        printf("    %-24s %8.1f GFLOP/s (%.1f%% of peak)\n", "convolutions alone",
+                               step_gflop / (conv_ms * 1e-3), step_gflop / (conv_ms * 1e-3) * pk);
+                    }
                 }
                 fflush(stdout);
             }
