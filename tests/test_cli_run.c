@@ -24,10 +24,11 @@ static int sh(const char *args)
     return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
 }
 
-static int err_has(const char *s)
+/* Whether the last command's stdout (out.txt) or stderr (err.txt) has s. */
+static int file_has(const char *file, const char *s)
 {
     char p[128];
-    snprintf(p, sizeof p, "%s/err.txt", dir);
+    snprintf(p, sizeof p, "%s/%s", dir, file);
     uint8_t *d;
     size_t n;
     if (cz_read_file(p, 1 << 20, &d, &n))
@@ -35,6 +36,11 @@ static int err_has(const char *s)
     int ok = strstr((char *)d, s) != NULL;
     free(d);
     return ok;
+}
+
+static int err_has(const char *s)
+{
+    return file_has("err.txt", s);
 }
 
 static void picture(const char *name, int w, int h, int ch)
@@ -137,6 +143,11 @@ int main(void)
     snprintf(args, sizeof args, "train --data %s/nothing --out %s/t", dir, dir);
     CHECK(sh(args) == 1);
     CHECK(sh("bench --arch vgg --width 8 --batch 4 --steps 1 --warmup 0 --json") == 0);
+    /* With --profile the line stays one JSON object, and the profile is
+     * filled even without warm-up steps (it read zeros once). */
+    CHECK(sh("bench --arch vgg --width 8 --batch 4 --steps 1 --warmup 0 --json --profile") == 0);
+    CHECK(file_has("out.txt", "\"profile_ms\": {\"conv forward\": "));
+    CHECK(!file_has("out.txt", "\"conv_gflops\": 0.00,") && !file_has("out.txt", "ms/step"));
     CHECK(sh("--help") == 0 && sh("train --help") == 0 && sh("eval --help") == 0 && sh("run --help") == 0);
 
     snprintf(args, sizeof args, "rm -rf %s", dir);

@@ -48,6 +48,8 @@ cz_status cz_bench_run(const char *backend, const cz_backend_options *options, c
     r->arch = cz_arch_name(arch);
     r->head = cz_head_name(head);
     r->prof_names = cz_prof_names;
+    if (profile && warmup < 1)
+        warmup = 1; /* the training net exists only after a first step: nothing to profile before */
     cz_model m;
     cz_status st = cz_model_init(&m, arch, head, width, 32, 1);
     if (st)
