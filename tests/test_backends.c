@@ -188,8 +188,8 @@ int main(void)
     cz_batch b = {.y = y, .uv = uv, .bins = bins, .labels = labels, .n = BATCH, .side = SIDE};
     cz_batch b32 = {.y = calloc(BATCH * 1024, sizeof(float)), .uv = calloc(BATCH * 2048, sizeof(float)),
                     .bins = calloc(BATCH * 2048, sizeof(int32_t)), .n = BATCH, .side = 32};
-    static const int widths[] = {4, 8, 16};
-    for (int w = 0; w < 3; w++)
+    static const int widths[] = {4, 8, 12, 16};
+    for (int w = 0; w < 4; w++)
         for (int a = 0; a < CZ_ARCH_COUNT; a++)
             for (int h = 0; h < 2; h++)
                 run_case((cz_arch)a, (cz_head)h, widths[w], 0, &b, &b32);

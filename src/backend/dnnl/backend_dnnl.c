@@ -124,11 +124,38 @@ dnnl_format_tag_t dn_activation_tag(const dn_net *net)
     return net->block == 16 ? dnnl_aBcd16b : dnnl_aBcd8b;
 }
 
-/* The channel block of a net's activations. 16 where AVX-512 has kernels
- * for it: every convolution inside the net reads at least 16 channels
- * (w16 and up: training 1.5x faster than by 8, whose kernels run at half
- * the vector width; a convolution of 4, 8 or 12 channels padded to 16 gets
- * oneDNN's reference kernel). Otherwise 8. */
+/* The FLOPs per image of a net's convolutions as the kernels compute them:
+ * every blocked channel count rounded up to the block (the input is plain). */
+static double padded_conv_flops(const cz_graph *g, int block)
+{
+    double flops = 0;
+    for (int i = 0; i < g->n_ops; i++) {
+        const cz_op *op = &g->ops[i];
+        if (op->kind != CZ_OP_CONV && op->kind != CZ_OP_DECONV)
+            continue;
+        const cz_tensor_info *out = &g->tensors[op->out];
+        const int k = op->kind == CZ_OP_CONV ? g->params[op->weight].shape[2] : op->kernel;
+        const double cout = (out->c + block - 1) / block * block;
+        for (int p = 0; p < op->n_in; p++) {
+            const cz_tensor_info *in = &g->tensors[op->in[p]];
+            const double cin = op->in[p] == g->input ? in->c : (in->c + block - 1) / block * block;
+            const double cells = op->kind == CZ_OP_CONV ? out->h * out->w : in->h * in->w;
+            flops += 2 * cin * cout * cells * k * k;
+        }
+    }
+    return flops;
+}
+
+/* The channel block of a net's activations: 16 on AVX-512 unless padding
+ * channel counts up to 16 costs more than its kernels gain over the AVX2
+ * kernels that blocks of 8 get. A tensor of fewer channels than its block
+ * runs as the wider one it is stored as (the padded paths of
+ * backend_dnnl_conv.c), so either block has fast kernels; what differs is
+ * the padding. Measured on the Zen 4 (unet/cls, one thread): w12, whose
+ * padded FLOPs are 1.2x by 16 what they are by 8, trained 1.5x faster by
+ * 16; w8 (1.86x the FLOPs by 16) trained 0.92x as fast. Both put the
+ * break-even near 1.7x, the threshold taken (docs/engine.md). It gives 8
+ * to widths 4-8 and 16 to 10 and up. */
 static int choose_block(const dn_net *net)
 {
     if (net->opt.channel_block)
@@ -136,15 +163,7 @@ static int choose_block(const dn_net *net)
     dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
     if ((isa & dnnl_cpu_isa_avx512_core) != dnnl_cpu_isa_avx512_core)
         return 8;
-    const cz_graph *g = net->g;
-    for (int i = 0; i < g->n_ops; i++) {
-        const cz_op *op = &g->ops[i];
-        if (op->kind == CZ_OP_CONV || op->kind == CZ_OP_DECONV)
-            for (int k = 0; k < op->n_in; k++)
-                if (op->in[k] != g->input && g->tensors[op->in[k]].c < 16)
-                    return 8;
-    }
-    return 16;
+    return padded_conv_flops(net->g, 16) <= 1.7 * padded_conv_flops(net->g, 8) ? 16 : 8;
 }
 
 cz_status dn_plain_md(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, dnnl_format_tag_t tag)

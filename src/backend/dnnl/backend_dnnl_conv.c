@@ -516,6 +516,114 @@ static cz_status deconv_backward_data_padded(dn_net *net, int op_id, const tenso
     return CZ_OK;
 }
 
+/* The inverse of fn_pad_weights for gradients: the real part of a padded
+ * weight gradient (and bias gradient) into the gradient slab. */
+static void fn_unpad_grads(dn_net *net, const step *st)
+{
+    (void)net;
+    const pad_operands *p = &st->pad;
+    const size_t kk = (size_t)p->kk;
+    for (int co = 0; co < p->cout; co++)
+        for (int ci = 0; ci < p->cin; ci++) {
+            const size_t from = p->io ? ((size_t)ci * p->cout8 + co) * kk : ((size_t)co * p->cin8 + ci) * kk;
+            const size_t to = p->io ? ((size_t)ci * p->cout + co) * kk
+                                    : ((size_t)co * p->cin_total + p->cin_off + ci) * kk;
+            memcpy(p->gw + to, p->w8 + from, kk * sizeof(float));
+        }
+    if (p->gbias)
+        memcpy(p->gbias, p->bias8, (size_t)p->cout * sizeof(float));
+}
+
+/* The backward-weights of one part of a convolution (or transposed
+ * convolution) whose source or output has fewer channels than its blocks
+ * hold (a w12 net's 12-channel tensors in nChw16c): oneDNN 2.6 has only a
+ * reference kernel for it. It runs on the padded views of the source and
+ * the output gradient into a padded weight gradient, and a C step copies
+ * the real part into the gradient slab. The source's padding is zero; what
+ * the output gradient's padding holds (its buffer is shared) reaches only
+ * the rows that are dropped. *built is 0 where this does not apply. */
+static cz_status conv_backward_weights_padded(dn_net *net, int op_id, int part, int cin_off, const tensor *src,
+                                              int has_bias, int *built)
+{
+    const cz_op *op = &net->g->ops[op_id];
+    tensor *dst = &net->t[op->out];
+    const cz_param_info *wi = &net->g->params[op->weight];
+    *built = 0;
+    if (net->opt.any_layout ||
+        (src->md.padded_dims[1] == src->md.dims[1] && dst->md.padded_dims[1] == dst->md.dims[1]))
+        return CZ_OK;
+    dnnl_memory_desc_t src8, dst8, w_any, w8_md, b8_md;
+    int src_ok, dst_ok;
+    TRY(widened(net, &src->md, &src8, &src_ok));
+    TRY(widened(net, &dst->md, &dst8, &dst_ok));
+    if (!src_ok || !dst_ok)
+        return CZ_OK;
+    const int io = op->kind == CZ_OP_DECONV, k = io ? op->kernel : wi->shape[2];
+    const int cin8 = (int)src8.dims[1], cout8 = (int)dst8.dims[1];
+    dnnl_dims_t d;
+    dn_dims4(d, cout8, cin8, k, k);
+    DNN(dnnl_memory_desc_init_by_tag(&w_any, 4, d, dnnl_f32, dnnl_format_tag_any));
+    TRY(dn_plain_md(&w8_md, 4, d, io ? dnnl_iohw : dnnl_oihw));
+    dnnl_dims_t bd = {cout8};
+    TRY(dn_plain_md(&b8_md, 1, bd, dnnl_a));
+    dnnl_primitive_desc_t hint, pd;
+    dnnl_status_t s;
+    TRY(forward_pd(net, op, part, dnnl_forward_training, &src8, &w_any, has_bias ? &b8_md : NULL, &dst8, &hint,
+                   &s));
+    if (!hint)
+        return CZ_OK;
+    union {
+        dnnl_convolution_desc_t c;
+        dnnl_deconvolution_desc_t dc;
+    } desc;
+    TRY(op_conv_desc(op, net->g, 0, PASS_BACKWARD_WEIGHTS, &src8, &w_any, has_bias ? &b8_md : NULL, &dst8,
+                     &desc));
+    if (dnnl_primitive_desc_create(&pd, &desc, NULL, net->engine, hint) != dnnl_success)
+        return CZ_OK;
+    TRY(dn_keep_pd(net, pd));
+    if (is_ref(pd))
+        return CZ_OK;
+    pad_operands po = {.cout = (int)dst->md.dims[1], .cin = (int)src->md.dims[1],
+                       .cin_total = io ? 0 : wi->shape[1], .cin_off = cin_off, .cin8 = cin8, .cout8 = cout8, .kk = k * k, .io = io,
+                       .gw = net->grads + wi->offset};
+    dnnl_memory_t plain, dw, db8 = NULL, src_view;
+    TRY(dn_make_buffer(net, &w8_md, "padded weight gradient", &po.w8, &plain));
+    const dnnl_memory_desc_t *dw_md = dn_query(pd, dnnl_query_diff_weights_md);
+    int direct = dnnl_memory_desc_equal(&w8_md, dw_md);
+    if (direct) {
+        dw = plain;
+    } else {
+        float *buf;
+        TRY(dn_make_buffer(net, dw_md, "weight gradient", &buf, &dw));
+    }
+    if (has_bias) {
+        po.gbias = net->grads + net->g->params[op->bias].offset;
+        TRY(dn_make_buffer(net, &b8_md, "padded bias gradient", &po.bias8, &db8));
+    }
+    TRY(dn_make_mem(net, dn_query(pd, dnnl_query_src_md), src->data, &src_view));
+    if (!dst->dwide) /* its handle is the gradient's, set with it (plan_gradients) */
+        TRY(dn_make_mem(net, dn_query(pd, dnnl_query_diff_dst_md), NULL, &dst->dwide));
+    /* The backward list is built in reverse and flipped: pushed last, runs first. */
+    step *st = dn_add_step(net, &net->bwd, NULL, CZ_PROF_REORDER, op_id);
+    if (!st)
+        return CZ_ERR_NOMEM;
+    st->fn = fn_unpad_grads;
+    st->pad = po;
+    if (!direct)
+        TRY(dn_add_reorder(net, &net->bwd, op_id, dw, dw_md, plain, &w8_md));
+    dnnl_primitive_t p;
+    TRY(dn_make_prim(net, pd, &p));
+    if (!(st = dn_add_step(net, &net->bwd, p, CZ_PROF_CONV_BWD_WEIGHTS, op_id)))
+        return CZ_ERR_NOMEM;
+    dn_arg(st, DNNL_ARG_SRC, src_view);
+    dn_arg(st, DNNL_ARG_DIFF_DST, dst->dwide);
+    dn_arg(st, DNNL_ARG_DIFF_WEIGHTS, dw);
+    if (has_bias)
+        dn_arg(st, DNNL_ARG_DIFF_BIAS, db8);
+    *built = 1;
+    return CZ_OK;
+}
+
 cz_status dn_build_conv(dn_net *net, int op_id)
 {
     const cz_op *op = &net->g->ops[op_id];
@@ -615,54 +723,60 @@ cz_status dn_build_conv(dn_net *net, int op_id)
                 return cz_fail(CZ_ERR_BACKEND, "layer %s: oneDNN cannot build backward-weights: %s",
                                op->name, dnnl_status2str(s));
             TRY(dn_keep_pd(net, wpd));
-            /* oneDNN has no fast backward-weights for some source layouts
-             * (a one-channel NCHW input): let it pick the source layout and
-             * reorder the source into it. */
-            dnnl_memory_t wsrc = src_mem;
-            const dnnl_memory_desc_t *wsrc_md = &src_md;
-            if (!bf && is_ref(wpd) && !net->opt.no_alt_src) {
-                dnnl_memory_desc_t src_any;
-                DNN(dnnl_memory_desc_init_by_tag(&src_any, 4, src->md.dims, dnnl_f32,
-                                                 dnnl_format_tag_any));
-                dnnl_memory_desc_t dw_any2 = w_any;
-                TRY(op_conv_desc(op, net->g, 0, PASS_BACKWARD_WEIGHTS, &src_any, &dw_any2, bias, &out_md, &desc));
-                dnnl_primitive_desc_t alt;
-                if (dnnl_primitive_desc_create(&alt, &desc, NULL, net->engine, fpd) == dnnl_success) {
-                    TRY(dn_keep_pd(net, alt));
-                    if (!is_ref(alt)) {
-                        wpd = alt;
-                        wsrc_md = dn_query(wpd, dnnl_query_src_md);
-                        float *buf;
-                        TRY(dn_make_buffer(net, wsrc_md, "reordered source", &buf, &wsrc));
+            int wide = 0;
+            if (!bf && is_ref(wpd))
+                TRY(conv_backward_weights_padded(net, op_id, part, cin_off, src, bias != NULL, &wide));
+            if (!wide) {
+                /* oneDNN has no fast backward-weights for some source layouts
+                 * (a one-channel NCHW input): let it pick the source layout and
+                 * reorder the source into it. */
+                dnnl_memory_t wsrc = src_mem;
+                const dnnl_memory_desc_t *wsrc_md = &src_md;
+                if (!bf && is_ref(wpd) && !net->opt.no_alt_src) {
+                    dnnl_memory_desc_t src_any;
+                    DNN(dnnl_memory_desc_init_by_tag(&src_any, 4, src->md.dims, dnnl_f32,
+                                                     dnnl_format_tag_any));
+                    dnnl_memory_desc_t dw_any2 = w_any;
+                    TRY(op_conv_desc(op, net->g, 0, PASS_BACKWARD_WEIGHTS, &src_any, &dw_any2, bias, &out_md,
+                                     &desc));
+                    dnnl_primitive_desc_t alt;
+                    if (dnnl_primitive_desc_create(&alt, &desc, NULL, net->engine, fpd) == dnnl_success) {
+                        TRY(dn_keep_pd(net, alt));
+                        if (!is_ref(alt)) {
+                            wpd = alt;
+                            wsrc_md = dn_query(wpd, dnnl_query_src_md);
+                            float *buf;
+                            TRY(dn_make_buffer(net, wsrc_md, "reordered source", &buf, &wsrc));
+                        }
                     }
                 }
+                const dnnl_memory_desc_t *dw_md = dn_query(wpd, dnnl_query_diff_weights_md);
+                dnnl_memory_desc_t gplain_md;
+                dnnl_memory_t gplain, dw;
+                TRY(weight_view(net, op, net->grads, cin_off, cin, &gplain_md, &gplain));
+                int direct = dnnl_memory_desc_equal(&gplain_md, dw_md);
+                if (direct) {
+                    dw = gplain;
+                } else {
+                    float *buf;
+                    TRY(dn_make_buffer(net, dw_md, "weight gradient", &buf, &dw));
+                }
+                TRY(dn_make_prim(net, wpd, &p));
+                /* bwd list is built in reverse execution order, then flipped:
+                 * push the reorder first so it runs after the primitive. */
+                if (!direct)
+                    TRY(dn_add_reorder(net, &net->bwd, op_id, dw, dw_md, gplain, &gplain_md));
+                st = dn_add_step(net, &net->bwd, p, CZ_PROF_CONV_BWD_WEIGHTS, op_id);
+                if (!st)
+                    return CZ_ERR_NOMEM;
+                dn_arg(st, DNNL_ARG_SRC, wsrc);
+                dn_arg(st, DNNL_ARG_DIFF_DST, ddst_mem);
+                dn_arg(st, DNNL_ARG_DIFF_WEIGHTS, dw);
+                if (bias)
+                    dn_arg(st, DNNL_ARG_DIFF_BIAS, dbias_mem);
+                if (wsrc != src_mem) /* pushed after, so it runs before */
+                    TRY(dn_add_reorder(net, &net->bwd, op_id, src->mem, &src->md, wsrc, wsrc_md));
             }
-            const dnnl_memory_desc_t *dw_md = dn_query(wpd, dnnl_query_diff_weights_md);
-            dnnl_memory_desc_t gplain_md;
-            dnnl_memory_t gplain, dw;
-            TRY(weight_view(net, op, net->grads, cin_off, cin, &gplain_md, &gplain));
-            int direct = dnnl_memory_desc_equal(&gplain_md, dw_md);
-            if (direct) {
-                dw = gplain;
-            } else {
-                float *buf;
-                TRY(dn_make_buffer(net, dw_md, "weight gradient", &buf, &dw));
-            }
-            TRY(dn_make_prim(net, wpd, &p));
-            /* bwd list is built in reverse execution order, then flipped:
-             * push the reorder first so it runs after the primitive. */
-            if (!direct)
-                TRY(dn_add_reorder(net, &net->bwd, op_id, dw, dw_md, gplain, &gplain_md));
-            st = dn_add_step(net, &net->bwd, p, CZ_PROF_CONV_BWD_WEIGHTS, op_id);
-            if (!st)
-                return CZ_ERR_NOMEM;
-            dn_arg(st, DNNL_ARG_SRC, wsrc);
-            dn_arg(st, DNNL_ARG_DIFF_DST, ddst_mem);
-            dn_arg(st, DNNL_ARG_DIFF_WEIGHTS, dw);
-            if (bias)
-                dn_arg(st, DNNL_ARG_DIFF_BIAS, dbias_mem);
-            if (wsrc != src_mem) /* pushed after, so it runs before */
-                TRY(dn_add_reorder(net, &net->bwd, op_id, src->mem, &src->md, wsrc, wsrc_md));
 
             if (src->needs_diff) {
                 dnnl_primitive_desc_t dpd;

@@ -77,6 +77,7 @@ typedef struct pad_operands {
     const float *bias; /* [cout] or NULL */
     float *bias8;      /* [cout8], zero past cout */
     int cout, cin, cin_total, cin_off, cin8, cout8, kk, io;
+    float *gw, *gbias; /* fn_unpad_grads: the gradient slab's weights and bias, written from w8 and bias8 */
 } pad_operands;
 
 /* One unit of work: a primitive with its arguments, or a C function. */
