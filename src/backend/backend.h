@@ -35,8 +35,8 @@ extern const char *const cz_prof_names[CZ_PROF_COUNT];
 typedef struct cz_backend_options {
     int any_layout;    /* dnnl: let oneDNN choose activation layouts (default blocked) */
     int channel_block; /* dnnl: activations blocked by 8 (nChw8c) or 16 (nChw16c)
-                          channels; 0: 16 with AVX-512 where every
-                          convolution reads 16 channels or more, else 8 */
+                          channels; 0: 16 with AVX-512 unless padding the
+                          channels to 16 costs over 1.7x the FLOPs, else 8 */
     int no_alt_src;   /* dnnl: keep a reference backward-weights kernel instead of
                          reordering its source into a layout a fast kernel takes */
     int deconv_direct; /* dnnl: run 2x2 stride-2 transposed convolutions' forward
