@@ -351,23 +351,39 @@ static cz_status deconv_forward_1x1(dn_net *net, int op_id, const tensor *src, c
 
 /* ---- narrow layers: a padded tensor as the wider one it is stored as ----- */
 
-/* w8[co][ci] = w[co][cin_off + ci] (w8[ci][co] = w[ci][co] for a transposed
- * convolution) for the real channels; the rest of w8 and bias8 stay zero
- * (the blocks are zeroed when made). */
-static void fn_pad_weights(dn_net *net, const step *st)
+/* The real channels between the PyTorch-layout slab ([cout, cin_total, k,
+ * k] from input channel cin_off, or [cin, cout, k, k] for a transposed
+ * convolution) and the zero-padded copy ([cout8, cin8, k, k] or [cin,
+ * cout8, k, k]): from src to dst, into the padded copy or out of it. */
+static void move_real_channels(const pad_operands *p, const float *src, float *dst, int into_padded)
 {
-    (void)net;
-    const pad_operands *p = &st->pad;
     const size_t kk = (size_t)p->kk;
     for (int co = 0; co < p->cout; co++)
         for (int ci = 0; ci < p->cin; ci++) {
-            const size_t to = p->io ? ((size_t)ci * p->cout8 + co) * kk : ((size_t)co * p->cin8 + ci) * kk;
-            const size_t from = p->io ? ((size_t)ci * p->cout + co) * kk
+            const size_t padded = p->io ? ((size_t)ci * p->cout8 + co) * kk : ((size_t)co * p->cin8 + ci) * kk;
+            const size_t slab = p->io ? ((size_t)ci * p->cout + co) * kk
                                       : ((size_t)co * p->cin_total + p->cin_off + ci) * kk;
-            memcpy(p->w8 + to, p->w + from, kk * sizeof(float));
+            memcpy(dst + (into_padded ? padded : slab), src + (into_padded ? slab : padded), kk * sizeof(float));
         }
-    if (p->bias)
-        memcpy(p->bias8, p->bias, (size_t)p->cout * sizeof(float));
+}
+
+/* Before a pass, the weights (and bias) into their padded copies (gw
+ * unset; the padding stays zero, as blocks are zeroed when made); after
+ * one, a padded weight gradient (and bias gradient) out into the gradient
+ * slab (gw set). */
+static void fn_move_padded(dn_net *net, const step *st)
+{
+    (void)net;
+    const pad_operands *p = &st->pad;
+    if (p->gw) {
+        move_real_channels(p, p->w8, p->gw, 0);
+        if (p->gbias)
+            memcpy(p->gbias, p->bias8, (size_t)p->cout * sizeof(float));
+    } else {
+        move_real_channels(p, p->w, p->w8, 1);
+        if (p->bias)
+            memcpy(p->bias8, p->bias, (size_t)p->cout * sizeof(float));
+    }
 }
 
 /* The padded weights po describes, filled from the parameters by a step of
@@ -381,7 +397,7 @@ static cz_status padded_weights(dn_net *net, int op_id, const pad_operands *po, 
     step *st = dn_add_step(net, &net->fwd, NULL, CZ_PROF_REORDER, op_id);
     if (!st)
         return CZ_ERR_NOMEM;
-    st->fn = fn_pad_weights;
+    st->fn = fn_move_padded;
     st->pad = *po;
     return weights_for(net, &net->fwd, op_id, plain, plain_md, want, out);
 }
@@ -397,6 +413,17 @@ static cz_status widened(const dn_net *net, const dnnl_memory_desc_t *md, dnnl_m
     dn_dims4(d, (int)md->dims[0], (int)md->padded_dims[1], (int)md->dims[2], (int)md->dims[3]);
     DNN(dnnl_memory_desc_init_by_tag(out, 4, d, dnnl_f32, dn_activation_tag(net)));
     *ok = dnnl_memory_desc_equal(&same, md) && dnnl_memory_desc_get_size(out) == dnnl_memory_desc_get_size(md);
+    return CZ_OK;
+}
+
+/* A layer's source and output widened alike; *ok only if both can be. */
+static cz_status widened_both(const dn_net *net, const tensor *src, const tensor *dst, dnnl_memory_desc_t *src8,
+                              dnnl_memory_desc_t *dst8, int *ok)
+{
+    int src_ok, dst_ok;
+    TRY(widened(net, &src->md, src8, &src_ok));
+    TRY(widened(net, &dst->md, dst8, &dst_ok));
+    *ok = src_ok && dst_ok;
     return CZ_OK;
 }
 
@@ -419,10 +446,9 @@ static cz_status conv_forward_padded(dn_net *net, int op_id, int part, int cin_o
     if (net->opt.any_layout || src->md.padded_dims[1] == src->md.dims[1])
         return CZ_OK;
     dnnl_memory_desc_t src8, dst8, w_any, w8_md, b8_md;
-    int src_ok, dst_ok;
-    TRY(widened(net, &src->md, &src8, &src_ok));
-    TRY(widened(net, &dst->md, &dst8, &dst_ok));
-    if (!src_ok || !dst_ok)
+    int ok;
+    TRY(widened_both(net, src, dst, &src8, &dst8, &ok));
+    if (!ok)
         return CZ_OK;
     const int cin8 = (int)src8.dims[1], cout8 = (int)dst8.dims[1], cout = (int)dst->md.dims[1];
     const int k = wi->shape[2], has_bias = part == 0 && op->bias >= 0;
@@ -516,24 +542,6 @@ static cz_status deconv_backward_data_padded(dn_net *net, int op_id, const tenso
     return CZ_OK;
 }
 
-/* The inverse of fn_pad_weights for gradients: the real part of a padded
- * weight gradient (and bias gradient) into the gradient slab. */
-static void fn_unpad_grads(dn_net *net, const step *st)
-{
-    (void)net;
-    const pad_operands *p = &st->pad;
-    const size_t kk = (size_t)p->kk;
-    for (int co = 0; co < p->cout; co++)
-        for (int ci = 0; ci < p->cin; ci++) {
-            const size_t from = p->io ? ((size_t)ci * p->cout8 + co) * kk : ((size_t)co * p->cin8 + ci) * kk;
-            const size_t to = p->io ? ((size_t)ci * p->cout + co) * kk
-                                    : ((size_t)co * p->cin_total + p->cin_off + ci) * kk;
-            memcpy(p->gw + to, p->w8 + from, kk * sizeof(float));
-        }
-    if (p->gbias)
-        memcpy(p->gbias, p->bias8, (size_t)p->cout * sizeof(float));
-}
-
 /* The backward-weights of one part of a convolution (or transposed
  * convolution) whose source or output has fewer channels than its blocks
  * hold (a w12 net's 12-channel tensors in nChw16c): oneDNN 2.6 has only a
@@ -553,10 +561,9 @@ static cz_status conv_backward_weights_padded(dn_net *net, int op_id, int part, 
         (src->md.padded_dims[1] == src->md.dims[1] && dst->md.padded_dims[1] == dst->md.dims[1]))
         return CZ_OK;
     dnnl_memory_desc_t src8, dst8, w_any, w8_md, b8_md;
-    int src_ok, dst_ok;
-    TRY(widened(net, &src->md, &src8, &src_ok));
-    TRY(widened(net, &dst->md, &dst8, &dst_ok));
-    if (!src_ok || !dst_ok)
+    int ok;
+    TRY(widened_both(net, src, dst, &src8, &dst8, &ok));
+    if (!ok)
         return CZ_OK;
     const int io = op->kind == CZ_OP_DECONV, k = io ? op->kernel : wi->shape[2];
     const int cin8 = (int)src8.dims[1], cout8 = (int)dst8.dims[1];
@@ -607,7 +614,7 @@ static cz_status conv_backward_weights_padded(dn_net *net, int op_id, int part, 
     step *st = dn_add_step(net, &net->bwd, NULL, CZ_PROF_REORDER, op_id);
     if (!st)
         return CZ_ERR_NOMEM;
-    st->fn = fn_unpad_grads;
+    st->fn = fn_move_padded;
     st->pad = po;
     if (!direct)
         TRY(dn_add_reorder(net, &net->bwd, op_id, dw, dw_md, plain, &w8_md));

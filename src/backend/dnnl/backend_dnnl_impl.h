@@ -77,7 +77,7 @@ typedef struct pad_operands {
     const float *bias; /* [cout] or NULL */
     float *bias8;      /* [cout8], zero past cout */
     int cout, cin, cin_total, cin_off, cin8, cout8, kk, io;
-    float *gw, *gbias; /* fn_unpad_grads: the gradient slab's weights and bias, written from w8 and bias8 */
+    float *gw, *gbias; /* set for a gradient: the slab's weights and bias, written from w8 and bias8 */
 } pad_operands;
 
 /* One unit of work: a primitive with its arguments, or a C function. */
@@ -90,7 +90,7 @@ struct step {
     add_operands add;    /* fn_add_fwd, fn_add_bwd */
     map_layout map;      /* global-context loops: the layout of their [C, H, W] operand */
     deconv_operands deconv; /* fn_deconv_weights, fn_deconv_spread */
-    pad_operands pad;       /* fn_pad_weights */
+    pad_operands pad;       /* fn_move_padded */
     int op;              /* graph op index, -1 for the input/output edges */
     cz_prof_kind prof;
     double seconds;      /* summed while profiling */
