@@ -172,12 +172,13 @@ static int bf16_fits(dn_net *net, const cz_op *op, int part, const dnnl_memory_d
                      const dnnl_memory_desc_t *dst_md, int fwd_kind, int backward_data)
 {
     /* Only where it pays (per-layer profile, docs/engine.md): 3x3
-     * convolutions of 16 channels or more on maps of 8x8 or more. oneDNN
-     * 2.6's bf16 transposed convolutions (backward-weights 4x slower), 1x1
-     * convolutions and the 4x4 bottleneck lose to fp32 once the copies are
-     * counted. */
+     * convolutions of 16 channels or more on maps of 8x8 or more, or of 128
+     * or more on smaller maps (the 4x4 bottleneck from w16 up: 2-8 % faster
+     * training measured side by side). oneDNN 2.6's bf16 transposed
+     * convolutions (backward-weights 4x slower) and 1x1 convolutions lose
+     * to fp32 once the copies are counted. */
     const cz_tensor_info *in = &net->g->tensors[op->in[part]];
-    if (op->kind != CZ_OP_CONV || w_any->dims[2] < 3 || in->c < 16 || in->h * in->w < 64)
+    if (op->kind != CZ_OP_CONV || w_any->dims[2] < 3 || in->c < 16 || (in->h * in->w < 64 && in->c < 128))
         return 0;
     dnnl_memory_desc_t src = with_type(src_md, dnnl_bf16), w = with_type(w_any, dnnl_bf16);
     dnnl_memory_desc_t ddst = with_type(dst_md, dnnl_bf16), dw = *w_any;
