@@ -124,6 +124,12 @@ dnnl_format_tag_t dn_activation_tag(const dn_net *net)
     return net->block == 16 ? dnnl_aBcd16b : dnnl_aBcd8b;
 }
 
+/* c channels as blocks of `block` store them. */
+static int padded_channels(int c, int block)
+{
+    return (c + block - 1) / block * block;
+}
+
 /* The FLOPs per image of a net's convolutions as the kernels compute them:
  * every blocked channel count rounded up to the block (the input is plain). */
 static double padded_conv_flops(const cz_graph *g, int block)
@@ -135,10 +141,10 @@ static double padded_conv_flops(const cz_graph *g, int block)
             continue;
         const cz_tensor_info *out = &g->tensors[op->out];
         const int k = op->kind == CZ_OP_CONV ? g->params[op->weight].shape[2] : op->kernel;
-        const double cout = (out->c + block - 1) / block * block;
+        const double cout = padded_channels(out->c, block);
         for (int p = 0; p < op->n_in; p++) {
             const cz_tensor_info *in = &g->tensors[op->in[p]];
-            const double cin = op->in[p] == g->input ? in->c : (in->c + block - 1) / block * block;
+            const double cin = op->in[p] == g->input ? in->c : padded_channels(in->c, block);
             const double cells = op->kind == CZ_OP_CONV ? out->h * out->w : in->h * in->w;
             flops += 2 * cin * cout * cells * k * k;
         }

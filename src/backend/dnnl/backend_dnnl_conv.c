@@ -592,8 +592,8 @@ static cz_status conv_backward_weights_padded(dn_net *net, int op_id, int part, 
     if (is_ref(pd))
         return CZ_OK;
     pad_operands po = {.cout = (int)dst->md.dims[1], .cin = (int)src->md.dims[1],
-                       .cin_total = io ? 0 : wi->shape[1], .cin_off = cin_off, .cin8 = cin8, .cout8 = cout8, .kk = k * k, .io = io,
-                       .gw = net->grads + wi->offset};
+                       .cin_total = io ? 0 : wi->shape[1], .cin_off = cin_off, .cin8 = cin8, .cout8 = cout8,
+                       .kk = k * k, .io = io, .gw = net->grads + wi->offset};
     dnnl_memory_t plain, dw, db8 = NULL, src_view;
     TRY(dn_make_buffer(net, &w8_md, "padded weight gradient", &po.w8, &plain));
     const dnnl_memory_desc_t *dw_md = dn_query(pd, dnnl_query_diff_weights_md);
