@@ -21,8 +21,8 @@ while getopts r:s:t: o; do
 done
 shift $((OPTIND - 1))
 [ $# -ge 2 ] || { sed -n '2,12p' "$0"; exit 2; }
-exec /usr/bin/python3 - "$reps" "$steps" "$threads" "$@" <<'EOF'
-import json, shlex, statistics, subprocess, sys
+BENCH_CPU=$("$(dirname "$0")/cpu_name.sh") exec /usr/bin/python3 - "$reps" "$steps" "$threads" "$@" <<'EOF'
+import json, os, shlex, statistics, subprocess, sys
 
 reps, steps, threads = (int(v) for v in sys.argv[1:4])
 cmds = []
@@ -35,7 +35,7 @@ for i, spec in enumerate(sys.argv[4:]):
         sys.exit(f"versus.sh: {label}: cannot run {argv[0]}: {e}")
     cmds.append((label, argv))
 
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+cpu = os.environ["BENCH_CPU"]
 print(f"CPU: {cpu}; {reps} reps of {steps} steps, {threads} threads, batch 128")
 head = ["network", "head", "w"]
 for label, _ in cmds:

@@ -17,14 +17,14 @@ while getopts r:s:t:b: o; do
 done
 shift $((OPTIND - 1))
 [ -x "$bin" ] || { echo "width_sweep.sh: $bin is not an executable (build first)" >&2; exit 2; }
-exec /usr/bin/python3 - "$reps" "$steps" "$threads" "$bin" "$@" <<'PY'
-import json, statistics, subprocess, sys
+BENCH_CPU=$("$(dirname "$0")/cpu_name.sh") exec /usr/bin/python3 - "$reps" "$steps" "$threads" "$bin" "$@" <<'PY'
+import json, os, statistics, subprocess, sys
 
 reps, steps, threads = (int(v) for v in sys.argv[1:4])
 binary = sys.argv[4]
 nets = [a.split("/") for a in sys.argv[5:]] or [["unet", "cls"], ["resnet", "cls"]]
 widths = [4, 8, 12, 16, 24, 32]
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+cpu = os.environ["BENCH_CPU"]
 print(f"CPU: {cpu}; {reps} reps of {steps} steps, {threads} threads, batch 128")
 print("| network | head | width | train img/s | train GF/s | /w16 | infer img/s | infer GF/s | /w16 | train %peak |")
 print("|---|---|---|---|---|---|---|---|---|---|")

@@ -104,6 +104,9 @@ names=$(python3 -c 'import json,sys; [print(json.loads(l)["name"]) for l in open
   bad "summary.jsonl should hold each of 3 runs once: $names"
 grep -q '"test_chroma_mse"' "$out/summary.jsonl" && grep -q '"test_mode_chroma_mse"' "$out/summary.jsonl" && ok ||
   bad "summary lines lack test metrics"
+# Each run records its commit and the CPU its minutes came from.
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(not (r["cpu"] and r["commit"]))' \
+  "$(compgen -G "$out/runs/*/run.json" | head -n 1)" && ok || bad "run.json lacks cpu or commit"
 # Done means done: a third start trains nothing.
 run >"$tmp/log3" 2>&1
 grep -q "3 done, 0 to run" "$tmp/log3" && ok || bad "a finished study started again: $(cat "$tmp/log3")"

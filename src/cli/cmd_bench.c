@@ -1,12 +1,26 @@
 /* colorize bench: training and inference throughput of the engine. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
+
+#include <jansson.h>
 
 #include "bench.h"
 #include "cli.h"
+#include "cpu.h"
 #include "peak.h"
 #include "colorize/colorize.h"
 #include "train.h"
+
+/* "key": "value" with the value escaped as JSON (a CPU name is free text). */
+static void print_json_string(const char *key, const char *value)
+{
+    json_t *v = json_string(value);
+    char *text = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+    printf("\"%s\": %s", key, text ? text : "null");
+    free(text);
+    json_decref(v);
+}
 
 static double peak_rss_mib(void)
 {
@@ -105,7 +119,10 @@ int cmd_bench(int argc, char **argv)
     if (!(peak.gflops > 0))
         peak.gflops = 0;
     const double pk = peak.gflops > 0 ? 100.0 / peak.gflops : 0;
+    char cpu[400];
+    cz_cpu_describe(cpu, sizeof cpu);
     if (!json) {
+        printf("CPU: %s\n", cpu);
         printf("%s peak: %.1f GFLOP/s (%s, %d threads)\n", bopt.bf16 ? "bf16 dot-product" : "fp32 FMA",
                peak.gflops, peak.isa, peak.threads);
         printf("%-7s %-4s %5s %6s %12s %12s %11s %11s %7s %7s %9s\n", "network", "head", "width", "batch",
@@ -133,11 +150,12 @@ int cmd_bench(int argc, char **argv)
                            "\"batch\": %d, \"threads\": %d, \"train_img_s\": %.2f, \"infer_img_s\": %.2f, "
                            "\"gflops_train\": %.2f, \"gflops_infer\": %.2f, \"peak_gflops\": %.2f, "
                            "\"peak_isa\": \"%s\", \"train_peak_fraction\": %.4f, "
-                           "\"infer_peak_fraction\": %.4f, \"loss_ms\": %.3f, \"peak_rss_mib\": %.1f",
+                           "\"infer_peak_fraction\": %.4f, \"loss_ms\": %.3f, \"peak_rss_mib\": %.1f, ",
                            r.arch, r.head, widths[wi], batch,
                            cz_threads(), r.train_img_s, r.infer_img_s, r.gflops_train,
                            r.gflops_infer, peak.gflops, peak.isa, r.gflops_train * pk / 100,
                            r.gflops_infer * pk / 100, r.loss_ms, peak_rss_mib());
+                    print_json_string("cpu", cpu);
                     if (profile) { /* ms per step by kind, in the object: the line stays JSON */
                         printf(", \"profile_ms\": {");
                         for (int k = 0; k < CZ_PROF_COUNT; k++)

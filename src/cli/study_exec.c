@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cpu.h"
 #include "study.h"
 #include "train.h"
 #include "util.h"
@@ -116,8 +117,10 @@ static int write_run_json(const study_run *r, const char *dir, const study_exec_
     study_argv_free(argv, argc);
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    json_t *j = json_pack("{s:s, s:O, s:s, s:s, s:s, s:I}", "name", r->name, "config", r->config, "command", cmd,
-                          "commit", o->commit ? o->commit : "unknown", "host", host, "started",
+    char cpu[400]; /* train minutes are read against the CPU that gave them */
+    cz_cpu_describe(cpu, sizeof cpu);
+    json_t *j = json_pack("{s:s, s:O, s:s, s:s, s:s, s:s, s:I}", "name", r->name, "config", r->config, "command",
+                          cmd, "commit", o->commit ? o->commit : "unknown", "host", host, "cpu", cpu, "started",
                           (json_int_t)time(NULL));
     int rc = j && json_dump_file(j, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) == 0 && rename(tmp, path) == 0
                  ? 0
