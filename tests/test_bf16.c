@@ -17,8 +17,10 @@
  * The net's description must name bf16 kernels and no reference kernel.
  * `test_bf16 refuse` (run under DNNL_MAX_CPU_ISA=AVX512_CORE, and on any CPU
  * without bf16) checks that bf16 is refused with a message that says why. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "colorize/colorize.h"
 #include "model.h"
@@ -196,6 +198,21 @@ static int refuse(void)
     CHECK(strstr(cz_last_error(), "fp32 or bf16") != NULL);
     CHECK(cz_model_set_precision(&m, "fp32") == CZ_OK);
     cz_model_free(&m);
+    /* every command refuses it as a usage error (exit 2) before any work */
+    const char *bin = getenv("COLORIZE_BIN"), *src = getenv("COLORIZE_SOURCE_DIR");
+    if (bin && src) {
+        static const char *const cmds[] = {"train --epochs 1 --out bf16_refused", "eval",
+                                           "bench --arch vgg --width 8", "run %s/docs/img/ship_curves.png -o bf16.png"};
+        for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+            char args[1024], line[2048];
+            snprintf(args, sizeof args, cmds[i], src);
+            snprintf(line, sizeof line, "'%s' %s --precision bf16 2>/dev/null", bin, args);
+            int rc = system(line);
+            CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 2);
+            if (!(WIFEXITED(rc) && WEXITSTATUS(rc) == 2))
+                fprintf(stderr, "  %s: exit %d, want 2\n", line, WIFEXITED(rc) ? WEXITSTATUS(rc) : -1);
+        }
+    }
     TEST_END();
 }
 

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "colorize/colorize.h"
 #include "paths.h"
+#include "train.h"
 #include "util.h"
 
 typedef struct path_list {
@@ -184,6 +185,12 @@ int cmd_run(int argc, char **argv)
                                .precision = precision,
                                .flip = no_flip ? -1 : 1};
     if (cz_decode_parse(decode_text, &co.decode)) {
+        cli_error("run", "%s", cz_last_error());
+        return CLI_EXIT_USAGE;
+    }
+    cz_train_config names; /* the precision read as train and eval read it: exit 2 */
+    cz_train_defaults(&names);
+    if (cz_train_config_names(&names, &(cz_train_names){.precision = precision})) {
         cli_error("run", "%s", cz_last_error());
         return CLI_EXIT_USAGE;
     }
