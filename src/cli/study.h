@@ -79,7 +79,9 @@ typedef struct study_exec_opts {
 } study_exec_opts;
 int study_exec(const study_plan *p, const study_exec_opts *o);
 
-/* Estimated training cost of run r in image-MFLOP (images x epochs x MFLOP). */
+/* Estimated training cost of run r: images x epochs x the engine's measured
+ * time per image at the run's width, relative to width 16. Only ratios of
+ * it mean anything; a rate (seconds per unit) comes from finished runs. */
 double study_run_cost(const study_run *r);
 
 #endif

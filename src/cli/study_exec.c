@@ -314,24 +314,30 @@ static void fmt_duration(double s, char *buf, size_t n)
 
 /* Expected seconds of run r (training and test evaluation), from the
  * finished runs in the summary: seconds per unit of study_run_cost, from
- * runs of the same network where there are any; 0 when nothing finished. */
+ * the closest runs there are: the same network and width, else the same
+ * network, else all; 0 when nothing finished. */
 static double expected_seconds(const study_plan *p, json_t *done, const study_run *r)
 {
-    double cost[2] = {0, 0}, secs[2] = {0, 0}; /* [0] this network, [1] all */
+    double cost[3] = {0, 0, 0}, secs[3] = {0, 0, 0};
     const char *arch = json_string_value(json_object_get(r->config, "arch"));
+    json_t *width = json_object_get(r->config, "width");
     for (int i = 0; i < p->nruns; i++) {
         json_t *line = json_object_get(done, p->runs[i].name);
         json_t *t = line ? json_object_get(line, "train_seconds") : NULL;
         if (!json_is_number(t) || json_number_value(t) <= 0)
             continue;
         const char *a = json_string_value(json_object_get(p->runs[i].config, "arch"));
-        for (int k = 0; k < 2; k++)
-            if (k == 1 || (arch && a && !strcmp(arch, a))) {
+        const int same_arch = arch && a && !strcmp(arch, a);
+        const int same_width = json_equal(width, json_object_get(p->runs[i].config, "width")) ||
+                               (!width && !json_object_get(p->runs[i].config, "width"));
+        const int match[3] = {same_arch && same_width, same_arch, 1};
+        for (int k = 0; k < 3; k++)
+            if (match[k]) {
                 cost[k] += study_run_cost(&p->runs[i]);
                 secs[k] += json_number_value(t);
             }
     }
-    const int k = cost[0] > 0 ? 0 : 1;
+    const int k = cost[0] > 0 ? 0 : cost[1] > 0 ? 1 : 2;
     /* train_seconds leaves out the checkpoints and the test evaluation. */
     return cost[k] > 0 ? 1.1 * secs[k] / cost[k] * study_run_cost(r) + 60 : 0;
 }

@@ -57,12 +57,26 @@ int study_name_selected(const char *name, const char *only)
     return 0;
 }
 
+/* Training time per image against width 16's, as the engine measured it
+ * (unet/cls, docs/engine.md's width sweep): narrow widths cost more than
+ * width² says (per-pass overhead, AVX2 kernels), wide ones a little less. */
+static double width_factor(double w)
+{
+    static const double width[] = {4, 8, 12, 16, 24, 32}, time[] = {0.40, 0.59, 0.91, 1.0, 2.43, 3.41};
+    const int n = (int)(sizeof width / sizeof *width);
+    if (w <= width[0])
+        return time[0];
+    for (int i = 1; i < n; i++)
+        if (w <= width[i])
+            return time[i - 1] + (time[i] - time[i - 1]) * (w - width[i - 1]) / (width[i] - width[i - 1]);
+    return time[n - 1] * (w / width[n - 1]) * (w / width[n - 1]); /* beyond 32: width² */
+}
+
 double study_run_cost(const study_run *r)
 {
     json_t *e = json_object_get(r->config, "epochs"), *w = json_object_get(r->config, "width"),
            *lt = json_object_get(r->config, "limit-train");
     double epochs = e ? (double)json_integer_value(e) : 10, width = w ? (double)json_integer_value(w) : 16;
     double images = lt && json_integer_value(lt) > 0 ? (double)json_integer_value(lt) : 50000;
-    /* Convolution cost grows with the square of the width. */
-    return images * epochs * width * width;
+    return images * epochs * width_factor(width);
 }
