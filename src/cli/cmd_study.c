@@ -104,8 +104,18 @@ static int cmd_study_status(const study_plan *p, const char *out, const char *me
     if (!sum)
         return CLI_EXIT_FAIL;
     int n_done = 0, n_div = 0, n_run = 0, n_paused = 0, n_todo = 0;
+    /* Seconds per unit of cost: of finished runs, and of the runs training
+     * now (this machine as it is today, which the ETA should reflect). */
     double *rates = calloc((size_t)p->nruns + 1, sizeof *rates), remaining = 0;
-    int nrates = 0;
+    double *live = calloc((size_t)p->nruns + 1, sizeof *live);
+    int nrates = 0, nlive = 0;
+    if (!rates || !live) {
+        free(rates);
+        free(live);
+        json_decref(sum);
+        fprintf(stderr, "colorize study: out of memory\n");
+        return CLI_EXIT_FAIL;
+    }
     printf("%-9s %-52s %7s %10s %10s\n", "state", "run", "epochs", "best val", "test MSE");
     for (int i = 0; i < p->nruns; i++) {
         const study_run *r = &p->runs[i];
@@ -130,7 +140,7 @@ static int cmd_study_status(const study_plan *p, const char *out, const char *me
             json_t *t;
             json_array_foreach(tags, ti, t) imported |= strcmp(json_string_value(t), "imported") == 0;
             double ts = json_number_value(json_object_get(line, "train_seconds"));
-            if (!div && !imported && ts > 0 && rates)
+            if (!div && !imported && ts > 0)
                 rates[nrates++] = ts / study_run_cost(r);
             printf("%-9s %-52s %3lld/%-3d %10.6f %10.6f\n", state, r->name,
                    (long long)json_integer_value(json_object_get(line, "epochs_done")), epochs,
@@ -142,6 +152,8 @@ static int cmd_study_status(const study_plan *p, const char *out, const char *me
         state = lk == 1 ? "running" : logged ? "paused" : "to do";
         lk == 1 ? n_run++ : logged ? n_paused++ : n_todo++;
         remaining += study_run_cost(r) * (epochs > 0 ? (double)(epochs - logged) / epochs : 1);
+        if (lk == 1 && logged > 0 && epochs > 0 && secs > 0)
+            live[nlive++] = secs / (study_run_cost(r) * logged / epochs);
         if (logged)
             printf("%-9s %-52s %3d/%-3d %10.6f %10s\n", state, r->name, logged, epochs, bv, "-");
         else
@@ -150,7 +162,11 @@ static int cmd_study_status(const study_plan *p, const char *out, const char *me
     printf("\n%d runs: %d done, %d diverged, %d running, %d paused, %d to do\n", p->nruns, n_done, n_div, n_run,
            n_paused, n_todo);
     if (remaining > 0) {
-        if (nrates) {
+        if (nlive) {
+            qsort(live, (size_t)nlive, sizeof *live, cz_cmp_double);
+            double eta = remaining * live[nlive / 2] / (jobs > 0 ? jobs : 1);
+            printf("ETA %.1f h with %d job(s) at the rate of the %d run(s) training now\n", eta / 3600, jobs, nlive);
+        } else if (nrates) {
             qsort(rates, (size_t)nrates, sizeof *rates, cz_cmp_double);
             double eta = remaining * rates[nrates / 2] / (jobs > 0 ? jobs : 1);
             printf("ETA %.1f h with %d job(s) at the median measured rate of %d run(s) trained here\n", eta / 3600,
@@ -160,6 +176,7 @@ static int cmd_study_status(const study_plan *p, const char *out, const char *me
         }
     }
     free(rates);
+    free(live);
     json_decref(sum);
     return CLI_EXIT_OK;
 }
