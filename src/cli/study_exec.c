@@ -342,6 +342,36 @@ static double expected_seconds(const study_plan *p, json_t *done, const study_ru
     return cost[k] > 0 ? 1.1 * secs[k] / cost[k] * study_run_cost(r) + 60 : 0;
 }
 
+/* The share of run r's epochs already in its log (a resumed run). */
+static double trained_fraction(const study_exec_opts *o, const study_run *r)
+{
+    char log[4500];
+    snprintf(log, sizeof log, "%s/runs/%s/log.jsonl", o->out_dir, r->name);
+    double bv, secs;
+    int be;
+    json_t *e = json_object_get(r->config, "epochs");
+    const int epochs = e ? (int)json_integer_value(e) : 10, logged = study_log_read(log, &bv, &be, &secs);
+    return epochs > 0 && logged > 0 ? (logged < epochs ? (double)logged / epochs : 1) : 0;
+}
+
+/* Seconds left for this runner: the runs not started and what is left of
+ * the running ones, at the rate (seconds per unit of study_run_cost) of
+ * the runs it finished itself, shared among its jobs. */
+static double runner_eta(const study_plan *p, const study_exec_opts *o, const int *todo, int next, int ntodo,
+                         const pid_t *pids, const int *slot_run, const double *t_start, const double *frac0,
+                         double rate)
+{
+    double left = 0;
+    for (int k = next; k < ntodo; k++)
+        left += study_run_cost(&p->runs[todo[k]]);
+    for (int s = 0; s < o->jobs; s++)
+        if (pids[s]) {
+            double rest = study_run_cost(&p->runs[slot_run[s]]) * (1 - frac0[s]) - (cz_now() - t_start[s]) / rate;
+            left += rest > 0 ? rest : 0;
+        }
+    return left * rate / o->jobs;
+}
+
 int study_exec(const study_plan *p, const study_exec_opts *o)
 {
     char summary[4200], runs[4200];
@@ -362,10 +392,11 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
     int *todo = malloc(sizeof(int) * (size_t)(p->nruns + 1));
     pid_t *pids = calloc((size_t)o->jobs, sizeof *pids);
     int *slot_run = calloc((size_t)o->jobs, sizeof *slot_run);
-    double *t_start = calloc((size_t)o->jobs, sizeof *t_start);
-    if (!todo || !pids || !slot_run || !t_start) {
+    double *t_start = calloc((size_t)o->jobs, sizeof *t_start), *frac0 = calloc((size_t)o->jobs, sizeof *frac0);
+    if (!todo || !pids || !slot_run || !t_start || !frac0) {
         fprintf(stderr, "colorize study: out of memory for %d jobs\n", o->jobs);
         free(t_start);
+        free(frac0);
         free(todo);
         free(pids);
         free(slot_run);
@@ -398,6 +429,7 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
     set_handlers(on_stop);
     int next = 0, active = 0, started = 0, out_of_time = 0;
     const double t0 = cz_now();
+    double done_secs = 0, done_cost = 0; /* this runner's own finished runs, for the ETA */
     while ((next < ntodo && !stop_flag && !out_of_time && (!o->max_runs || started < o->max_runs)) ||
            active > 0) {
         while (active < o->jobs && next < ntodo && !stop_flag && !out_of_time &&
@@ -436,6 +468,7 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
             pids[s] = pid;
             slot_run[s] = todo[next];
             t_start[s] = cz_now();
+            frac0[s] = trained_fraction(o, r);
             next++;
             active++;
             started++;
@@ -465,9 +498,15 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
             fmt_duration(cz_now() - t_start[s], took, sizeof took);
             if (code == 0) {
                 finished++;
-                double per_run = (cz_now() - t0) / finished;
+                done_secs += cz_now() - t_start[s];
+                done_cost += study_run_cost(r) * (1 - frac0[s]);
                 int left = ntodo - finished - failed;
-                fmt_duration(per_run * left / (o->jobs < left ? o->jobs : (left ? left : 1)), eta, sizeof eta);
+                if (done_secs > 0 && done_cost > 0)
+                    fmt_duration(runner_eta(p, o, todo, next, ntodo, pids, slot_run, t_start, frac0,
+                                            done_secs / done_cost),
+                                 eta, sizeof eta);
+                else
+                    snprintf(eta, sizeof eta, "unknown");
                 fprintf(stderr, "colorize study: [%d/%d] finished %s in %s; %d to go, ETA %s\n",
                         already + finished, in_shard, r->name, took, left, left ? eta : "-");
             } else if (code == 4) {
@@ -483,6 +522,7 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
         }
     }
     free(t_start);
+    free(frac0);
     free(todo);
     free(pids);
     free(slot_run);
