@@ -120,8 +120,7 @@ static int cmd_study_status(const study_plan *p, const char *out, const char *me
     for (int i = 0; i < p->nruns; i++) {
         const study_run *r = &p->runs[i];
         json_t *line = json_object_get(sum, r->name);
-        json_t *ep = json_object_get(r->config, "epochs");
-        int epochs = ep ? (int)json_integer_value(ep) : 10;
+        const int epochs = study_run_epochs(r);
         char dir[4400], log[4500];
         snprintf(dir, sizeof dir, "%s/runs/%s", out, r->name);
         snprintf(log, sizeof log, "%s/log.jsonl", dir);

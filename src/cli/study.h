@@ -83,5 +83,8 @@ int study_exec(const study_plan *p, const study_exec_opts *o);
  * time per image at the run's width, relative to width 16. Only ratios of
  * it mean anything; a rate (seconds per unit) comes from finished runs. */
 double study_run_cost(const study_run *r);
+/* A run's epochs and base width, with colorize train's defaults (10, 16). */
+int study_run_epochs(const study_run *r);
+int study_run_width(const study_run *r);
 
 #endif

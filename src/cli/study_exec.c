@@ -320,7 +320,6 @@ static double expected_seconds(const study_plan *p, json_t *done, const study_ru
 {
     double cost[3] = {0, 0, 0}, secs[3] = {0, 0, 0};
     const char *arch = json_string_value(json_object_get(r->config, "arch"));
-    json_t *width = json_object_get(r->config, "width");
     for (int i = 0; i < p->nruns; i++) {
         json_t *line = json_object_get(done, p->runs[i].name);
         json_t *t = line ? json_object_get(line, "train_seconds") : NULL;
@@ -328,8 +327,7 @@ static double expected_seconds(const study_plan *p, json_t *done, const study_ru
             continue;
         const char *a = json_string_value(json_object_get(p->runs[i].config, "arch"));
         const int same_arch = arch && a && !strcmp(arch, a);
-        const int same_width = json_equal(width, json_object_get(p->runs[i].config, "width")) ||
-                               (!width && !json_object_get(p->runs[i].config, "width"));
+        const int same_width = study_run_width(r) == study_run_width(&p->runs[i]);
         const int match[3] = {same_arch && same_width, same_arch, 1};
         for (int k = 0; k < 3; k++)
             if (match[k]) {
@@ -349,8 +347,7 @@ static double trained_fraction(const study_exec_opts *o, const study_run *r)
     snprintf(log, sizeof log, "%s/runs/%s/log.jsonl", o->out_dir, r->name);
     double bv, secs;
     int be;
-    json_t *e = json_object_get(r->config, "epochs");
-    const int epochs = e ? (int)json_integer_value(e) : 10, logged = study_log_read(log, &bv, &be, &secs);
+    const int epochs = study_run_epochs(r), logged = study_log_read(log, &bv, &be, &secs);
     return epochs > 0 && logged > 0 ? (logged < epochs ? (double)logged / epochs : 1) : 0;
 }
 

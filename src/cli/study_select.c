@@ -72,11 +72,21 @@ static double width_factor(double w)
     return time[n - 1] * (w / width[n - 1]) * (w / width[n - 1]); /* beyond 32: width² */
 }
 
+int study_run_epochs(const study_run *r)
+{
+    json_t *e = json_object_get(r->config, "epochs");
+    return e ? (int)json_integer_value(e) : 10;
+}
+
+int study_run_width(const study_run *r)
+{
+    json_t *w = json_object_get(r->config, "width");
+    return w ? (int)json_integer_value(w) : 16;
+}
+
 double study_run_cost(const study_run *r)
 {
-    json_t *e = json_object_get(r->config, "epochs"), *w = json_object_get(r->config, "width"),
-           *lt = json_object_get(r->config, "limit-train");
-    double epochs = e ? (double)json_integer_value(e) : 10, width = w ? (double)json_integer_value(w) : 16;
+    json_t *lt = json_object_get(r->config, "limit-train");
     double images = lt && json_integer_value(lt) > 0 ? (double)json_integer_value(lt) : 50000;
-    return images * epochs * width_factor(width);
+    return images * study_run_epochs(r) * width_factor(study_run_width(r));
 }
