@@ -85,13 +85,14 @@ def stat_row(rs):
     """Mean +- sd of the finished runs' test MSE, and their other columns."""
     done = [summary_of(r) for r in rs if summary_of(r)]
     m, sd = mean_sd([s.get(METRIC["key"]) for s in done])
+    vm, vsd = mean_sd([s.get("best_val_chroma_mse") for s in done])
     epochs = [s.get("best_epoch") for s in done]
     colour = mean_sd([s.get(METRIC["colour"] + "_pred") for s in done])[0]
     truth = mean_sd([s.get(METRIC["colour"] + "_true") for s in done])[0]
     minutes = mean_sd([s.get("train_seconds", 0) / 60 for s in done])[0]
     diverged = any((r.get("summary") or {}).get("status") == "diverged" for r in rs)
-    return {"n": len(done), "of": len(rs), "mean": m, "sd": sd, "epochs": epochs, "colour": colour,
-            "truth": truth, "minutes": minutes, "diverged": diverged}
+    return {"n": len(done), "of": len(rs), "mean": m, "sd": sd, "val": vm, "val_sd": vsd, "epochs": epochs,
+            "colour": colour, "truth": truth, "minutes": minutes, "diverged": diverged}
 
 
 def mse_text(st):
@@ -134,6 +135,18 @@ def fmt_value(v):
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
+
+
+def show_value(v):
+    """A factor's value as a reader wants it: several options as "epochs 30,
+    schedule cosine" rather than their JSON."""
+    if isinstance(v, str) and v.startswith("{"):
+        try:
+            obj = json.loads(v)
+        except json.JSONDecodeError:
+            return v
+        return ", ".join(f"{k} {fmt_value(x)}" for k, x in obj.items())
+    return v
 
 
 def numeric(vals):
@@ -181,7 +194,7 @@ def bar_plot(factor, rows, img_dir, bval):
     one bar per network and value, the bases hatched."""
     done = [(a, h, v, st) for (a, h, v, st) in rows if st["mean"] is not None]
     fig, ax = plt.subplots(figsize=(7.0, 0.9 + 0.32 * max(len(done), 1)))
-    labels = [f"{a}/{h}: {v}" for (a, h, v, _) in done]
+    labels = [f"{a}/{h}: {show_value(v)}" for (a, h, v, _) in done]
     means = [st["mean"] for (_, _, _, st) in done]
     errs = [st["sd"] or 0 for (_, _, _, st) in done]
     bars = ax.barh(range(len(done)), means, xerr=errs, capsize=3, color="tab:blue")
@@ -217,7 +230,7 @@ def curve_plot(factor, cells, img_dir, runs, out):
         log = read_log(out, r["name"])
         if not log:
             continue
-        label = f"{r['config'].get('arch')}/{r['config'].get('head')} {r['value'] or 'base'}"
+        label = f"{r['config'].get('arch')}/{r['config'].get('head')} {show_value(r['value']) or 'base'}"
         ax.plot([l["epoch"] for l in log], [l["val_chroma_mse"] for l in log], marker=".", label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation chroma MSE")
@@ -233,24 +246,49 @@ def curve_plot(factor, cells, img_dir, runs, out):
     return files
 
 
+def delta_text(x, base_mean, base_sd):
+    """A value against its base: percent, and seed sds where the base has them."""
+    if x is None or not base_mean:
+        return "–"
+    text = f"{(x / base_mean - 1) * 100:+.1f} %"
+    if base_sd:
+        text += f" ({(x - base_mean) / base_sd:+.1f} sd)"
+    return text
+
+
+def with_val():
+    """Test plans show the validation figure beside the test one: the
+    findings choose on validation."""
+    return METRIC["key"] != "best_val_chroma_mse"
+
+
 def row_cells(st, base=None):
-    """The MSE, vs-base, epoch, colourfulness and minutes cells of a row."""
-    delta = "–"
-    if base is not None and st["mean"] is not None and base["mean"]:
-        delta = f"{(st['mean'] / base['mean'] - 1) * 100:+.1f} %"
+    """The MSE, vs-base, (validation,) epoch, colourfulness and minutes cells of a row."""
+    delta = "–" if base is None else delta_text(st["mean"], base["mean"], base["sd"])
     colour = "–" if st["colour"] is None else f"{st['colour']:.1f} ({st['truth']:.1f})"
     epochs = ", ".join(str(e) for e in st["epochs"]) or "–"
     minutes = "–" if st["minutes"] is None else f"{st['minutes']:.1f}"
-    return [mse_text(st), delta, epochs, colour, minutes]
+    cells = [mse_text(st), delta]
+    if with_val():
+        val = "–" if st["val"] is None else fmt(st["val"]) + (f" ± {st['val_sd']:.6f}" if st["val_sd"] else "")
+        cells += [val, "–" if base is None else delta_text(st["val"], base["val"], base["val_sd"])]
+    return cells + [epochs, colour, minutes]
 
 
 def row_text(arch, head, value, st, base=None):
     return "| " + " | ".join([f"{arch}/{head}", value] + row_cells(st, base)) + " |"
 
 
+def header_cells():
+    cells = [METRIC["name"], "vs base"]
+    if with_val():
+        cells += ["best val chroma MSE", "val vs base"]
+    return cells + ["best val epoch", "colourfulness (truth)", "train min"]
+
+
 def header():
-    return [f"| network | value | {METRIC['name']} | vs base | best val epoch | colourfulness (truth) | train min |",
-            "|---|---|---|---|---|---|---|"]
+    cells = ["network", "value"] + header_cells()
+    return ["| " + " | ".join(cells) + " |", "|" + "---|" * len(cells)]
 
 
 def seed_section(runs):
@@ -301,7 +339,7 @@ def section(factor, runs, img_dir, doc_dir, out):
             if not rs:
                 continue
             st = stat_row(rs)
-            lines.append(row_text(arch, head, v, st, base))
+            lines.append(row_text(arch, head, show_value(v), st, base))
             rows.append((arch, head, v, st))
     lines.append("")
     for path in plot_factor(factor, rows, img_dir, runs, out, bval):
@@ -330,9 +368,8 @@ def extra_section(runs):
     lines = ["## Single runs", "",
              "The plan's `extra` runs, each against the base recipe of the plan's first network "
              f"({first['config'].get('arch')}/{first['config'].get('head')})." if first else "", "",
-             f"| run | tags | what differs from the base | {METRIC['name']} | vs base | best val epoch | "
-             "colourfulness (truth) | train min |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| " + " | ".join(["run", "tags", "what differs from the base"] + header_cells()) + " |",
+             "|" + "---|" * (3 + len(header_cells()))]
     groups = {}
     for r in extras:
         tags = ", ".join(t for t in r.get("tags", []) if t != "extra") or "–"
@@ -349,6 +386,121 @@ def extra_section(runs):
             cells = [f"**seeds {seeds}**", "–", what] + row_cells(stat_row(rs), base)
             lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
+
+
+def run_label(r):
+    if r["factor"] in ("base", "extra"):
+        return "base recipe" if r["factor"] == "base" else r["value"]
+    return f"{r['factor']} {show_value(r['value'])}"
+
+
+def head_pairs(runs):
+    """Regression runs with the classification run of the same recipe and
+    seed: the configurations differ in the head alone."""
+    def key(r):
+        return json.dumps({k: v for k, v in r["config"].items() if k != "head"}, sort_keys=True)
+    cls = {key(r): r for r in runs if r["config"].get("head") == "cls"}
+    return [(cls[key(r)], r) for r in runs if r["config"].get("head") == "reg" and key(r) in cls]
+
+
+def heads_section(runs, img_dir, doc_dir):
+    """Whether classification's lead over regression holds across the sweep."""
+    pairs = head_pairs(runs)
+    if not pairs:
+        return []
+    lines = ["## Classification against regression", "",
+             "Each regression run beside the classification run of the same recipe and seed (the same "
+             "network; only the head and its loss differ). Negative: regression is better.", "",
+             "| network | recipe | cls val | reg val | reg vs cls (val) |"
+             + (" cls test | reg test | reg vs cls (test) |" if with_val() else ""),
+             "|---|---|---|---|---|" + ("---|---|---|" if with_val() else "")]
+    shown = []
+    for c, r in pairs:
+        sc, sr = summary_of(c), summary_of(r)
+        vc, vr = (sc or {}).get("best_val_chroma_mse"), (sr or {}).get("best_val_chroma_mse")
+        tc, tr = (sc or {}).get("test_chroma_mse"), (sr or {}).get("test_chroma_mse")
+        cells = [r["config"].get("arch"), run_label(r), fmt(vc), fmt(vr) if sr else "not run yet",
+                 delta_text(vr, vc, None)]
+        if with_val():
+            cells += [fmt(tc), fmt(tr), delta_text(tr, tc, None)]
+        lines.append("| " + " | ".join(cells) + " |")
+        if vc is not None and vr is not None:
+            shown.append((f"{r['config'].get('arch')}: {run_label(r)}", vc, vr))
+    lines.append("")
+    if shown:
+        # Dots joined by a line, not bars: bars on a cut axis would
+        # exaggerate a 1 % gap.
+        fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.35 * len(shown)))
+        for y, (_, vc, vr) in enumerate(shown):
+            ax.plot([vc, vr], [y, y], color="tab:grey", lw=1)
+        ax.plot([v for _, v, _ in shown], range(len(shown)), "o", label="classification")
+        ax.plot([v for _, _, v in shown], range(len(shown)), "s", label="regression")
+        ax.set_yticks(range(len(shown)))
+        ax.set_yticklabels([t for t, _, _ in shown], fontsize=8)
+        ax.set_ylim(len(shown) - 0.5, -0.5)
+        ax.set_xlabel("best validation chroma MSE")
+        ax.set_title("Classification against regression, same recipe and seed")
+        ax.grid(alpha=0.3, axis="x")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = os.path.join(img_dir, "heads_val_mse.png")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        lines += [f"![heads_val_mse.png]({os.path.relpath(path, doc_dir)})", ""]
+    return lines
+
+
+def overview_section(runs, img_dir, doc_dir):
+    """Every finished run against its network's base recipe, on validation,
+    in units of that base's seed sd: what matters, at a glance."""
+    points, one_seed = [], []
+    for r in runs:
+        s = summary_of(r)
+        if r["factor"] in ("base", "seed") or not s or s.get("best_val_chroma_mse") is None:
+            continue
+        own = base_runs(runs, *cell_key(r)) or plan_base(runs)
+        b = stat_row(own)
+        if not b["val_sd"]:
+            if "/".join(cell_key(r)) not in one_seed:
+                one_seed.append("/".join(cell_key(r)))
+            continue
+        points.append((run_label(r), "/".join(cell_key(r)), (s["best_val_chroma_mse"] - b["val"]) / b["val_sd"]))
+    if not points:
+        return []
+    rows = []
+    for label, _, _ in points:
+        if label not in rows:
+            rows.append(label)
+    nets = []
+    for _, net, _ in points:
+        if net not in nets:
+            nets.append(net)
+    fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.3 * len(rows)))
+    ax.axvspan(-2, 2, color="tab:grey", alpha=0.12, lw=0)
+    ax.axvspan(-1, 1, color="tab:grey", alpha=0.22, lw=0)
+    ax.axvline(0, color="k", lw=0.8)
+    for i, net in enumerate(nets):
+        off = (i - (len(nets) - 1) / 2) * 0.18
+        pts = [(rows.index(lab), z) for lab, n, z in points if n == net]
+        ax.plot([z for _, z in pts], [y + off for y, _ in pts], "o", label=net)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(rows, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("best validation chroma MSE against the network's base recipe, in seed sd "
+                  "(shaded: 1 and 2 sd; left is better)", fontsize=8)
+    ax.set_title("Every run against its base")
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = os.path.join(img_dir, "overview_val_sd.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return ["## At a glance", "",
+            "Each finished run's best validation chroma MSE minus its network's base-recipe mean, divided by "
+            "the sd of that base over its seeds. Inside the darker band a difference is within one seed sd: "
+            "noise until more seeds say otherwise."
+            + (f" Left out: {', '.join(one_seed)}, whose base recipe has one seed and so no sd." if one_seed else ""),
+            "", f"![overview_val_sd.png]({os.path.relpath(path, doc_dir)})", ""]
 
 
 def main():
@@ -386,8 +538,10 @@ def main():
         if r["factor"] not in ("base", "extra") and r["factor"] not in factors:
             factors.append(r["factor"])
     factors.sort(key=lambda f: (f != "seed",))
+    lines += overview_section(runs, args.img, doc_dir)
     for factor in factors:
         lines += seed_section(runs) if factor == "seed" else section(factor, runs, args.img, doc_dir, out)
+    lines += heads_section(runs, args.img, doc_dir)
     lines += extra_section(runs)
     lines += ["## Findings", ""]
     if os.path.exists(findings):
