@@ -124,9 +124,9 @@ st=$("$bin" study status "$plans/tiny.json" --out "$out")
 grep -q "3 done, 0 diverged, 0 running, 0 paused, 0 to do" <<<"$st" && ok || bad "status: $st"
 if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
   "$bin" study report "$plans/tiny.json" --out "$out" --doc "$tmp/doc/STUDY.md" >/dev/null 2>&1 &&
-    grep -q "## Learning rate" "$tmp/doc/STUDY.md" && [ -s "$tmp/doc/study/img/lr_test_mse.png" ] &&
+    grep -q "## Learning rate" "$tmp/doc/STUDY.md" && [ -s "$out/img/lr_test_mse.png" ] &&
     grep -q "^| network | value | test chroma MSE | vs base | best val chroma MSE | val vs base |" "$tmp/doc/STUDY.md" &&
-    grep -q "^## At a glance" "$tmp/doc/STUDY.md" && [ -s "$tmp/doc/study/img/overview_val_sd.png" ] && ok ||
+    grep -q "^## At a glance" "$tmp/doc/STUDY.md" && [ -s "$out/img/overview_val_sd.png" ] && ok ||
     bad "report not written"
 else
   echo "note: python3-matplotlib missing, report not checked"
@@ -141,12 +141,12 @@ vout=$tmp/study_val
 if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
   "$bin" study report "$plans/tiny_val.json" --out "$vout" --doc "$tmp/docv/STUDY.md" >/dev/null 2>&1 &&
     grep -q "best validation chroma MSE" "$tmp/docv/STUDY.md" &&
-    [ -s "$tmp/docv/study/img/lr_val_mse.png" ] &&
+    [ -s "$vout/img/lr_val_mse.png" ] &&
     grep -q "^## Single runs" "$tmp/docv/STUDY.md" && grep -q "^| unet-a | pair |" "$tmp/docv/STUDY.md" &&
     grep -q "^| \*\*seeds 1, 2\*\* |.*(n=2)" "$tmp/docv/STUDY.md" &&
     grep -q "^## Classification against regression" "$tmp/docv/STUDY.md" &&
     grep -q "^| vgg | vgg-reg | 0\.[0-9]* | 0\.[0-9]* | [+-]" "$tmp/docv/STUDY.md" &&
-    [ -s "$tmp/docv/study/img/heads_val_mse.png" ] && ok ||
+    [ -s "$vout/img/heads_val_mse.png" ] && ok ||
     bad "validation-only report not written: $(cat "$tmp/docv/STUDY.md")"
 fi
 fi

@@ -517,6 +517,7 @@ def main():
                       short="val")
     os.makedirs(args.img, exist_ok=True)
     doc_dir = os.path.dirname(os.path.abspath(args.doc))
+    os.makedirs(doc_dir, exist_ok=True)
     done = sum(1 for r in runs if (r.get("summary") or {}).get("status") in ("done", "diverged"))
     name = os.path.splitext(os.path.basename(data["plan"]))[0]
     lines = ["# The study" if name == "seed" else f"# Study `{name}`", "",

@@ -283,7 +283,7 @@ int cmd_study(int argc, char **argv)
         {"data", CLI_OPT_STR, &data, "CIFAR-10 dir", 0, 0},
         {"merge", CLI_OPT_STR, &merge, "status/report: more summary.jsonl files, comma-separated", 0, 0},
         {"doc", CLI_OPT_STR, &doc, "report: the Markdown file to write", 0, 0},
-        {"img", CLI_OPT_STR, &img, "report: folder for the plots (default: study/img beside --doc)", 0, 0},
+        {"img", CLI_OPT_STR, &img, "report: folder for the plots (default: OUT/img)", 0, 0},
         {"json", CLI_OPT_FLAG, &as_json, "list: one JSON line per run", 0, 0},
         {"eval-limit", CLI_OPT_INT, &eval_limit, "run: evaluate only N test images (0 = all; for tests)", 0, 1e9},
         {"max-runs", CLI_OPT_INT, &max_runs, "run: start at most N runs, then stop (0 = all)", 0, 1e9},
@@ -331,14 +331,11 @@ int cmd_study(int argc, char **argv)
     } else if (is_status) {
         rc = cmd_study_status(&plan, out, merge, jobs ? jobs : nproc());
     } else if (is_report) {
+        /* The plots live beside the summary they are drawn from, so two
+         * plans reported into one docs folder never overwrite each other's. */
         char img_dir[4200];
         if (!img) {
-            snprintf(img_dir, sizeof img_dir, "%s", doc);
-            char *slash = strrchr(img_dir, '/');
-            if (slash)
-                snprintf(slash + 1, sizeof img_dir - (size_t)(slash + 1 - img_dir), "study/img");
-            else
-                snprintf(img_dir, sizeof img_dir, "study/img");
+            snprintf(img_dir, sizeof img_dir, "%s/img", out);
             img = img_dir;
         }
         rc = cmd_study_report(&plan, out, merge, doc, img);
