@@ -156,6 +156,15 @@ def numeric(vals):
         return None
 
 
+def save_plot(fig, img_dir, filename):
+    """Lay out, write and close a figure; its path."""
+    fig.tight_layout()
+    path = os.path.join(img_dir, filename)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_factor(factor, rows, img_dir, runs, out, bval=None):
     """Test MSE against the value, one line per network/head; validation curves."""
     files = []
@@ -181,10 +190,7 @@ def plot_factor(factor, rows, img_dir, runs, out, bval=None):
     ax.set_title(FACTOR_TITLES.get(factor, factor))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = os.path.join(img_dir, f"{factor}_{METRIC['short']}_mse.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path = save_plot(fig, img_dir, f"{factor}_{METRIC['short']}_mse.png")
     files.append(path)
     return files + curve_plot(factor, cells, img_dir, runs, out)
 
@@ -211,10 +217,7 @@ def bar_plot(factor, rows, img_dir, bval):
     ax.set_xlabel(METRIC["name"] + " (grey: the base recipe)")
     ax.set_title(FACTOR_TITLES.get(factor, factor))
     ax.grid(alpha=0.3, axis="x")
-    fig.tight_layout()
-    path = os.path.join(img_dir, f"{factor}_{METRIC['short']}_mse.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path = save_plot(fig, img_dir, f"{factor}_{METRIC['short']}_mse.png")
     return path
 
 
@@ -238,10 +241,7 @@ def curve_plot(factor, cells, img_dir, runs, out):
     ax.grid(alpha=0.3)
     if ax.lines:
         ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    path = os.path.join(img_dir, f"{factor}_val_curves.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path = save_plot(fig, img_dir, f"{factor}_val_curves.png")
     files.append(path)
     return files
 
@@ -442,10 +442,7 @@ def heads_section(runs, img_dir, doc_dir):
         ax.set_title("Classification against regression, same recipe and seed")
         ax.grid(alpha=0.3, axis="x")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        path = os.path.join(img_dir, "heads_val_mse.png")
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        path = save_plot(fig, img_dir, "heads_val_mse.png")
         lines += [f"![heads_val_mse.png]({os.path.relpath(path, doc_dir)})", ""]
     return lines
 
@@ -491,10 +488,7 @@ def overview_section(runs, img_dir, doc_dir):
     ax.set_title("Every run against its base")
     ax.grid(alpha=0.3, axis="x")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = os.path.join(img_dir, "overview_val_sd.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path = save_plot(fig, img_dir, "overview_val_sd.png")
     return ["## At a glance", "",
             "Each finished run's best validation chroma MSE minus its network's base-recipe mean, divided by "
             "the sd of that base over its seeds. Inside the darker band a difference is within one seed sd: "
