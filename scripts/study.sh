@@ -96,7 +96,10 @@ PY
   rbin=$repo/build/colorize
   [ -x "$rbin" ] || rbin=$bin
   COLORIZE_TOOLS=$repo/tools "$rbin" study report "$plan" --out "$pub" --doc "$doc" --img "$pub/img"
-  echo "study: published $(wc -l <"$pub/summary.jsonl") run(s) into $pub and $doc"
+  # The summary may also hold other plans' lines (the new model's final
+  # runs): count this plan's.
+  counts=$("$rbin" study status "$plan" --out "$pub" | grep -E '^[0-9]+ runs:' || true)
+  echo "study: published into $pub and $doc: ${counts:-$(wc -l <"$pub/summary.jsonl") summary line(s)}"
   ;;
 *)
   sed -n '2,20p' "$0"
