@@ -28,7 +28,7 @@ for w in 16 32; do
     done
   done
 done
-cpu=$("$(dirname "$0")/cpu_name.sh")
+cpu=$("$bin" bench --cpu)
 echo "CPU: $cpu; $steps steps, $threads threads, batch 128"
 exec /usr/bin/python3 - "$out" <<'EOF'
 import json, sys

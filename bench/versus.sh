@@ -21,7 +21,9 @@ while getopts r:s:t: o; do
 done
 shift $((OPTIND - 1))
 [ $# -ge 2 ] || { sed -n '2,12p' "$0"; exit 2; }
-BENCH_CPU=$("$(dirname "$0")/cpu_name.sh") exec /usr/bin/python3 - "$reps" "$steps" "$threads" "$@" <<'EOF'
+# The CPU as the first command's binary names it in its results.
+first=${1%% *}
+BENCH_CPU=$("${first#*=}" bench --cpu) exec /usr/bin/python3 - "$reps" "$steps" "$threads" "$@" <<'EOF'
 import json, os, shlex, statistics, subprocess, sys
 
 reps, steps, threads = (int(v) for v in sys.argv[1:4])

@@ -17,7 +17,7 @@ while getopts r:s:t:b: o; do
 done
 shift $((OPTIND - 1))
 [ -x "$bin" ] || { echo "width_sweep.sh: $bin is not an executable (build first)" >&2; exit 2; }
-BENCH_CPU=$("$(dirname "$0")/cpu_name.sh") exec /usr/bin/python3 - "$reps" "$steps" "$threads" "$bin" "$@" <<'PY'
+BENCH_CPU=$("$bin" bench --cpu) exec /usr/bin/python3 - "$reps" "$steps" "$threads" "$bin" "$@" <<'PY'
 import json, os, statistics, subprocess, sys
 
 reps, steps, threads = (int(v) for v in sys.argv[1:4])

@@ -142,7 +142,18 @@ int main(void)
     CHECK(sh(args) == 2);
     snprintf(args, sizeof args, "train --data %s/nothing --out %s/t", dir, dir);
     CHECK(sh(args) == 1);
+    /* The scripts' CPU line (bench --cpu) is the text every result carries. */
+    char cpu[512] = "", p[128];
+    CHECK(sh("bench --cpu") == 0);
+    snprintf(p, sizeof p, "%s/out.txt", dir);
+    FILE *f = fopen(p, "r");
+    CHECK(f && fgets(cpu, sizeof cpu, f));
+    if (f)
+        fclose(f);
+    cpu[strcspn(cpu, "\n")] = '\0';
+    CHECK(cpu[0] != '\0');
     CHECK(sh("bench --arch vgg --width 8 --batch 4 --steps 1 --warmup 0 --json") == 0);
+    CHECK(file_has("out.txt", cpu));
     /* With --profile the line stays one JSON object, and the profile is
      * filled even without warm-up steps (it read zeros once). */
     CHECK(sh("bench --arch vgg --width 8 --batch 4 --steps 1 --warmup 0 --json --profile") == 0);

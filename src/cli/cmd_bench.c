@@ -33,7 +33,7 @@ int cmd_bench(int argc, char **argv)
 {
     const char *arch_s = NULL, *head_s = "reg", *backend = "dnnl", *target = "onehot", *precision = "fp32";
     cz_cls_loss cls_loss = {0};
-    int width = 32, batch = 128, threads = 2, steps = 20, warmup = 3, json = 0, profile = 0;
+    int width = 32, batch = 128, threads = 2, steps = 20, warmup = 3, json = 0, profile = 0, cpu_only = 0;
     cz_backend_options bopt = {0};
     cli_opt opts[] = {
         {"arch", CLI_OPT_STR, &arch_s, "one network (vgg, unet, resnet, resunet, resunet-gc, resunet-se); default: all six at widths 32 and 16, both heads (24 configurations)", 0, 0},
@@ -56,6 +56,7 @@ int cmd_bench(int argc, char **argv)
          1e6},
         {"json", CLI_OPT_FLAG, &json, "print one JSON object (with --arch)", 0, 0},
         {"profile", CLI_OPT_FLAG, &profile, "time each kind of operation (adds synchronisation)", 0, 0},
+        {"cpu", CLI_OPT_FLAG, &cpu_only, "print this machine's CPU as the results name it, and exit", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0}};
     const char *pos[1];
     int npos, rc = cli_parse("bench", "[--arch A --head H --width W] [options]",
@@ -68,6 +69,12 @@ int cmd_bench(int argc, char **argv)
                              opts, argc, argv, pos, 0, &npos);
     if (rc)
         return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    char cpu[400];
+    cz_cpu_describe(cpu, sizeof cpu);
+    if (cpu_only) { /* one description for the bench scripts' headers too */
+        printf("%s\n", cpu);
+        return CLI_EXIT_OK;
+    }
     if (bopt.channel_block != 0 && bopt.channel_block != 8 && bopt.channel_block != 16) {
         cli_error("bench", "--channel-block %d: give 8, 16 or 0", bopt.channel_block);
         return CLI_EXIT_USAGE;
@@ -119,8 +126,6 @@ int cmd_bench(int argc, char **argv)
     if (!(peak.gflops > 0))
         peak.gflops = 0;
     const double pk = peak.gflops > 0 ? 100.0 / peak.gflops : 0;
-    char cpu[400];
-    cz_cpu_describe(cpu, sizeof cpu);
     if (!json) {
         printf("CPU: %s\n", cpu);
         printf("%s peak: %.1f GFLOP/s (%s, %d threads)\n", bopt.bf16 ? "bf16 dot-product" : "fp32 FMA",
