@@ -120,6 +120,19 @@ rc=$?
 [ $rc -eq 0 ] && grep -q "not starting" "$tmp/log_limit" && grep -q "1 run(s) not started" "$tmp/log_limit" &&
   [ "$(wc -l <"$tmp/limited/summary.jsonl")" -eq 2 ] && ok ||
   bad "--time-limit: exit $rc, $(cat "$tmp/log_limit")"
+# A restart finishes what it started first: with the first run's folder gone
+# and the last run's summary line dropped (its state stays), one job and one
+# run, the runner takes the last run, not the first in plan order.
+cp -r "$out" "$tmp/order"
+first=$(head -n 1 <<<"$("$bin" study list "$plans/tiny.json" --json)" | python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')
+last=$(tail -n 1 <<<"$("$bin" study list "$plans/tiny.json" --json)" | python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')
+rm -rf "$tmp/order/runs/$first"
+grep -v -e "\"name\":\"$first\"" -e "\"name\":\"$last\"" "$out/summary.jsonl" >"$tmp/order/summary.jsonl"
+"$bin" study run "$plans/tiny.json" --out "$tmp/order" --data "$tmp/tiny.bin" --eval-limit 100 --jobs 1 --threads 1 \
+  --max-runs 1 >"$tmp/log_order" 2>&1
+grep -q "started $last" "$tmp/log_order" && ! grep -q "started $first" "$tmp/log_order" &&
+  grep -q "\"name\":\"$last\"" "$tmp/order/summary.jsonl" && ok ||
+  bad "a run with a saved state did not go first: $(cat "$tmp/log_order")"
 st=$("$bin" study status "$plans/tiny.json" --out "$out")
 grep -q "3 done, 0 diverged, 0 running, 0 paused, 0 to do" <<<"$st" && ok || bad "status: $st"
 if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then

@@ -341,6 +341,15 @@ static double expected_seconds(const study_plan *p, json_t *done, const study_ru
 }
 
 /* The share of run r's epochs already in its log (a resumed run). */
+/* Whether a run stopped part way (its state was saved): those go first, so
+ * a restart finishes what it started before it opens new runs. */
+static int has_state(const study_exec_opts *o, const study_run *r)
+{
+    char path[4500];
+    snprintf(path, sizeof path, "%s/runs/%s/state.safetensors", o->out_dir, r->name);
+    return cz_file_exists(path);
+}
+
 static double trained_fraction(const study_exec_opts *o, const study_run *r)
 {
     char log[4500];
@@ -417,12 +426,17 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
         }
         todo[ntodo++] = i;
     }
-    int already = in_shard - ntodo - failed;
-    fprintf(stderr, "colorize study: %s: %d runs in %s%s, %d done, %d to run; %d job(s) x %d thread(s)\n",
-            p->path, in_shard,
-            o->only && *o->only ? "the --only selection" : o->shard_n > 1 ? "this shard" : "the plan", "",
-            already, ntodo, o->jobs,
-            o->threads);
+    int already = in_shard - ntodo - failed, nstarted = 0;
+    for (int t = 0; t < ntodo; t++) /* stable: plan order within each group */
+        if (has_state(o, &p->runs[todo[t]])) {
+            int run = todo[t];
+            memmove(todo + nstarted + 1, todo + nstarted, sizeof *todo * (size_t)(t - nstarted));
+            todo[nstarted++] = run;
+        }
+    fprintf(stderr, "colorize study: %s: %d run%s in %s, %d done, %d to run; %d job(s) x %d thread(s)\n",
+            p->path, in_shard, in_shard == 1 ? "" : "s",
+            o->only && *o->only ? "the --only selection" : o->shard_n > 1 ? "this shard" : "the plan", already,
+            ntodo, o->jobs, o->threads);
     set_handlers(on_stop);
     int next = 0, active = 0, started = 0, out_of_time = 0;
     const double t0 = cz_now();
