@@ -538,12 +538,13 @@ def main():
         lines += seed_section(runs) if factor == "seed" else section(factor, runs, args.img, doc_dir, out)
     lines += heads_section(runs, args.img, doc_dir)
     lines += extra_section(runs)
-    lines += ["## Findings", ""]
+    text = ""
     if os.path.exists(findings):
         with open(findings) as f:
-            lines += [f.read().rstrip(), ""]
-    else:
-        lines += ["(Written once the runs are in.)", ""]
+            text = f.read().rstrip()
+    if not text.startswith("## "):  # the file may bring its own heading
+        lines += ["## Findings", ""]
+    lines += [text or "(Written once the runs are in.)", ""]
     todo = [r["name"] for r in runs if not r.get("summary")]
     if todo:
         lines += ["## Not finished yet", "", ", ".join(f"`{n}`" for n in todo), ""]
