@@ -107,6 +107,12 @@ grep -q '"test_chroma_mse"' "$out/summary.jsonl" && grep -q '"test_mode_chroma_m
 # Each run records its commit and the CPU its minutes came from.
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(not (r["cpu"] and r["commit"]))' \
   "$(compgen -G "$out/runs/*/run.json" | head -n 1)" && ok || bad "run.json lacks cpu or commit"
+# A run stopped and resumed lists both starts, with the commit of each.
+python3 - "$out"/runs/*/run.json <<'PY' && ok || bad "run.json does not list every start of a resumed run"
+import json, sys
+starts = [json.load(open(p))["starts"] for p in sys.argv[1:]]
+sys.exit(not (all(s and all(x["commit"] and x["cpu"] for x in s) for s in starts) and max(map(len, starts)) == 2))
+PY
 # Done means done: a third start trains nothing.
 run >"$tmp/log3" 2>&1
 grep -q "3 done, 0 to run" "$tmp/log3" && ok || bad "a finished study started again: $(cat "$tmp/log3")"

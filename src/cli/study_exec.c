@@ -119,12 +119,37 @@ static int write_run_json(const study_run *r, const char *dir, const study_exec_
     gethostname(host, sizeof host - 1);
     char cpu[400]; /* train minutes are read against the CPU that gave them */
     cz_cpu_describe(cpu, sizeof cpu);
+    const char *commit = o->commit ? o->commit : "unknown";
+    const json_int_t now = (json_int_t)time(NULL);
     json_t *j = json_pack("{s:s, s:O, s:s, s:s, s:s, s:s, s:I}", "name", r->name, "config", r->config, "command",
-                          cmd, "commit", o->commit ? o->commit : "unknown", "host", host, "cpu", cpu, "started",
-                          (json_int_t)time(NULL));
-    int rc = j && json_dump_file(j, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) == 0 && rename(tmp, path) == 0
-                 ? 0
-                 : -1;
+                          cmd, "commit", commit, "host", host, "cpu", cpu, "started", now);
+    /* A run resumed under another commit or on another machine keeps every
+     * start in "starts": its minutes and its numbers may span them. */
+    json_t *old = cz_file_exists(path) ? json_load_file(path, 0, NULL) : NULL;
+    json_t *starts = json_incref(json_object_get(old, "starts"));
+    if (!json_is_array(starts)) {
+        json_decref(starts);
+        starts = json_array();
+        if (starts && json_is_string(json_object_get(old, "commit"))) /* written before "starts" */
+            json_array_append_new(starts, json_pack("{s:O?, s:O?, s:O?, s:O?}", "commit",
+                                                    json_object_get(old, "commit"), "host",
+                                                    json_object_get(old, "host"), "cpu", json_object_get(old, "cpu"),
+                                                    "time", json_object_get(old, "started")));
+    }
+    json_decref(old);
+    if (!j || !starts) {
+        json_decref(j);
+        json_decref(starts);
+        return -1;
+    }
+    /* set_new and append_new take the reference, also when they fail */
+    if (json_object_set_new(j, "starts", starts) ||
+        json_array_append_new(starts, json_pack("{s:s, s:s, s:s, s:I}", "commit", commit, "host", host, "cpu", cpu,
+                                                "time", now))) {
+        json_decref(j);
+        return -1;
+    }
+    int rc = json_dump_file(j, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) == 0 && rename(tmp, path) == 0 ? 0 : -1;
     json_decref(j);
     return rc;
 }
