@@ -357,33 +357,41 @@ def config_delta(run, base):
     return ", ".join(f"{k} {fmt_value(c[k]) if k in c else '(default)'}" for k in keys) or "the base recipe"
 
 
+def extra_base(runs, r):
+    """The base recipe's runs an extra run is read against: its own
+    network's where the plan has them, else the plan's first network's."""
+    return base_runs(runs, *cell_key(r)) or plan_base(runs)
+
+
 def extra_section(runs):
     """Single runs on top of the base, grouped by their tags."""
     extras = [r for r in runs if r["factor"] == "extra"]
     if not extras:
         return []
-    bruns = plan_base(runs)
-    base = stat_row(bruns)
-    first = bruns[0] if bruns else None
+    first = (plan_base(runs) or [None])[0]
     lines = ["## Single runs", "",
-             "The plan's `extra` runs, each against the base recipe of the plan's first network "
-             f"({first['config'].get('arch')}/{first['config'].get('head')})." if first else "", "",
+             "The plan's `extra` runs, each against the base recipe of its own network, or of the plan's first "
+             f"network ({first['config'].get('arch')}/{first['config'].get('head')}) where the plan has no "
+             "base for it." if first else "", "",
              "| " + " | ".join(["run", "tags", "what differs from the base"] + header_cells()) + " |",
              "|" + "---|" * (3 + len(header_cells()))]
     groups = {}
     for r in extras:
+        bruns = extra_base(runs, r)
         tags = ", ".join(t for t in r.get("tags", []) if t != "extra") or "–"
         name = r["name"].rsplit("-", 1)[0]
-        cells = [name, tags, config_delta(r, first)] + row_cells(stat_row([r]), base)
+        cells = [name, tags, config_delta(r, bruns[0] if bruns else None)] + row_cells(stat_row([r]),
+                                                                                       stat_row(bruns))
         lines.append("| " + " | ".join(cells) + " |")
         key = json.dumps({k: v for k, v in r["config"].items() if k != "seed"}, sort_keys=True)
         groups.setdefault(key, []).append(r)
     # Runs that differ only in their seed are also read together.
     for rs in groups.values():
         if len(rs) > 1:
+            bruns = extra_base(runs, rs[0])
             seeds = ", ".join(str(r["config"].get("seed", 0)) for r in rs)
-            what = config_delta(rs[0], first)
-            cells = [f"**seeds {seeds}**", "–", what] + row_cells(stat_row(rs), base)
+            what = config_delta(rs[0], bruns[0] if bruns else None)
+            cells = [f"**seeds {seeds}**", "–", what] + row_cells(stat_row(rs), stat_row(bruns))
             lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
 
