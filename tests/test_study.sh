@@ -34,6 +34,8 @@ check_refusal bad_range.json "--epochs 0 is out of range"
 check_refusal bad_duplicate_key.json "duplicate object key"
 check_refusal bad_test_value.json "test: expects true"
 check_refusal bad_tags.json "tags: expects a list of strings"
+check_refusal bad_compare_empty.json "compare[0]: 'no-such-run-*' selects no run of the plan"
+check_refusal bad_compare_overlap.json "compare[0]: a run is on both sides"
 # Plan-wide tags reach every run: the final comparison's lines say "final".
 final=$("$bin" study list "$src/studies/final.json" --json)
 [ "$(wc -l <<<"$final")" -eq 12 ] && [ "$(grep -c '"tags":\[[^]]*"final"' <<<"$final")" -eq 12 ] && ok ||
@@ -165,7 +167,10 @@ if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
     grep -q "^| \*\*seeds 1, 2\*\* |.*(n=2)" "$tmp/docv/STUDY.md" &&
     grep -q "^## Classification against regression" "$tmp/docv/STUDY.md" &&
     grep -q "^| vgg | vgg-reg | 0\.[0-9]* | 0\.[0-9]* | [+-]" "$tmp/docv/STUDY.md" &&
-    [ -s "$vout/img/heads_val_mse.png" ] && ok ||
+    [ -s "$vout/img/heads_val_mse.png" ] &&
+    grep -q "^## Comparisons" "$tmp/docv/STUDY.md" &&
+    grep -Eq "^\| unet against vgg \| 2 of 2 \| 0\.[0-9]{6} ± 0\.[0-9]{6} \| 2 of 2 \| .* \| [+-][0-9.]+ \([0-9.]+\) \|$" \
+      "$tmp/docv/STUDY.md" && [ -s "$vout/img/compare_val_mse.png" ] && ok ||
     bad "validation-only report not written: $(cat "$tmp/docv/STUDY.md")"
 fi
 fi

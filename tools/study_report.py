@@ -455,6 +455,78 @@ def heads_section(runs, img_dir, doc_dir):
     return lines
 
 
+def welch(a, b):
+    """Welch's t of mean(a) - mean(b) and its Welch-Satterthwaite degrees
+    of freedom; (None, None) unless both sides have two values or more."""
+    if len(a) < 2 or len(b) < 2:
+        return None, None
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    if va + vb == 0:
+        return None, None
+    t = (statistics.mean(a) - statistics.mean(b)) / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return t, df
+
+
+def compare_section(comparisons, runs, img_dir, doc_dir):
+    """The plan's declared comparisons: two groups of runs (seeds of two
+    recipes, as a rule), on validation, with the seed spread of each side."""
+    if not comparisons:
+        return []
+    by_name = {r["name"]: r for r in runs}
+
+    def values(names, key):
+        return [v for v in ((summary_of(by_name[n]) or {}).get(key) for n in names) if v is not None]
+
+    lines = ["## Comparisons", "",
+             "The plan's `compare` entries: each group's finished runs (mean ± sd over them), the difference "
+             "of the means and Welch's t with its degrees of freedom (two runs or more a side). With three "
+             "seeds a side, |t| above about 4.3 (df near 2) to 2.8 (df near 4) is a 5 % two-sided test.", "",
+             "| comparison | runs | best val chroma MSE | against | best val chroma MSE | difference | t (df) |"
+             + (" test difference |" if with_val() else ""),
+             "|---|---|---|---|---|---|---|" + ("---|" if with_val() else "")]
+    shown = []
+    for c in comparisons:
+        a, b = values(c["runs"], "best_val_chroma_mse"), values(c["against"], "best_val_chroma_mse")
+
+        def side(vals, names):
+            m, sd = mean_sd(vals)
+            text = fmt(m) + (f" ± {sd:.6f}" if sd else "")
+            return f"{len(vals)} of {len(names)}", text if vals else "not run yet"
+        na, ta = side(a, c["runs"])
+        nb, tb = side(b, c["against"])
+        diff = "–"
+        if a and b:
+            d = statistics.mean(a) - statistics.mean(b)
+            diff = f"{d:+.6f} ({100 * d / statistics.mean(b):+.1f} %)"
+        t, df = welch(a, b)
+        cells = [c["title"], na, ta, nb, tb, diff, "–" if t is None else f"{t:+.1f} ({df:.1f})"]
+        if with_val():
+            ta_, tb_ = values(c["runs"], METRIC["key"]), values(c["against"], METRIC["key"])
+            cells.append(delta_text(statistics.mean(ta_), statistics.mean(tb_), None) if ta_ and tb_ else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+        if a and b:
+            shown.append((c["title"], a, b))
+    lines.append("")
+    if shown:
+        fig, ax = plt.subplots(figsize=(7.0, 1.3 + 0.45 * len(shown)))
+        for y, (_, a, b) in enumerate(shown):
+            ax.plot(a, [y - 0.12] * len(a), "o", color="tab:blue", label="runs" if y == 0 else None)
+            ax.plot(b, [y + 0.12] * len(b), "s", color="tab:orange", label="against" if y == 0 else None)
+            ax.plot([statistics.mean(a)] * 2, [y - 0.3, y + 0.06], color="tab:blue", lw=1.5)
+            ax.plot([statistics.mean(b)] * 2, [y - 0.06, y + 0.3], color="tab:orange", lw=1.5)
+        ax.set_yticks(range(len(shown)))
+        ax.set_yticklabels([t for t, _, _ in shown], fontsize=8)
+        ax.set_ylim(len(shown) - 0.5, -0.5)
+        ax.set_xlabel("best validation chroma MSE (each run a point; the ticks are the means)")
+        ax.set_title("Comparisons")
+        ax.grid(alpha=0.3, axis="x")
+        ax.legend(fontsize=8)
+        path = save_plot(fig, img_dir, "compare_val_mse.png")
+        lines += [f"![compare_val_mse.png]({os.path.relpath(path, doc_dir)})", ""]
+    return lines
+
+
 def overview_section(runs, img_dir, doc_dir):
     """Every finished run against its network's base recipe, on validation,
     in units of that base's seed sd: what matters, at a glance."""
@@ -544,6 +616,7 @@ def main():
     lines += overview_section(runs, args.img, doc_dir)
     for factor in factors:
         lines += seed_section(runs) if factor == "seed" else section(factor, runs, args.img, doc_dir, out)
+    lines += compare_section(data.get("compare"), runs, args.img, doc_dir)
     lines += heads_section(runs, args.img, doc_dir)
     lines += extra_section(runs)
     text = ""

@@ -218,8 +218,9 @@ static int cmd_study_report(const study_plan *p, const char *out, const char *me
                                               r->factor, "value", r->value, "config", r->config, "tags", tags,
                                               "summary", json_object_get(sum, r->name)));
     }
-    json_t *input = json_pack("{s:s, s:O*, s:o, s:s, s:b}", "plan", p->path, "about",
-                              json_object_get(p->root, "about"), "runs", runs, "out", out, "test", !p->no_test);
+    json_t *input = json_pack("{s:s, s:O*, s:o, s:s, s:b, s:o*}", "plan", p->path, "about",
+                              json_object_get(p->root, "about"), "runs", runs, "out", out, "test", !p->no_test,
+                              "compare", study_plan_comparisons(p));
     char in_path[] = "/tmp/colorize-study-XXXXXX";
     int fd = mkstemp(in_path);
     int rc = CLI_EXIT_FAIL;

@@ -33,6 +33,10 @@ typedef struct study_plan {
  * and returns non-zero. */
 int study_plan_load(const char *path, study_plan *p);
 void study_plan_free(study_plan *p);
+/* The plan's "compare" entries with their patterns resolved to run names:
+ * [{"title", "runs": [names], "against": [names]}], or NULL (refusal
+ * printed) when a pattern selects nothing or a run is on both sides. */
+json_t *study_plan_comparisons(const study_plan *p);
 
 /* argv of `colorize train` for run r (without the program name's "colorize");
  * out_dir NULL leaves --out off. Strings are malloc'ed into *store (free with

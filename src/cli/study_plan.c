@@ -284,8 +284,8 @@ static json_t *base_for(json_t *base, const char *arch)
     return c;
 }
 
-static const char *const plan_keys[] = {"name",   "about",  "test",  "tags",    "base",
-                                        "seeds",  "sweeps", "extra", "imports", NULL};
+static const char *const plan_keys[] = {"name",   "about",  "test",  "tags",    "base",   "seeds",
+                                        "sweeps", "extra", "imports", "compare", NULL};
 
 static int known(const char *key, const char *const *list)
 {
@@ -319,8 +319,8 @@ static int expand(study_plan *p)
     json_t *root = p->root, *v;
     const char *key;
     json_object_foreach(root, key, v) if (!known(key, plan_keys)) return refuse(
-        p, key, "unknown plan key (use name, about, test, tags, base, seeds, sweeps, extra, imports)%s%s", NULL,
-        NULL);
+        p, key, "unknown plan key (use name, about, test, tags, base, seeds, sweeps, extra, imports, compare)%s%s",
+        NULL, NULL);
     json_t *test = json_object_get(root, "test");
     if (test && !json_is_boolean(test))
         return refuse(p, "test", "expects true (evaluate each run on the test split) or false (validation only)%s%s",
@@ -539,11 +539,73 @@ static int expand(study_plan *p)
             goto out;
         }
     }
-    rc = 0;
+    json_t *cmp = study_plan_comparisons(p);
+    json_decref(cmp);
+    rc = cmp ? 0 : CLI_EXIT_USAGE;
 out:
     json_decref(base);
     json_decref(archs);
     return rc;
+}
+
+/* The names of the plan's runs that the patterns select, in plan order. */
+static json_t *selected_names(const study_plan *p, const char *patterns)
+{
+    json_t *names = json_array();
+    for (int i = 0; names && i < p->nruns; i++)
+        if (study_name_selected(p->runs[i].name, patterns) &&
+            json_array_append_new(names, json_string(p->runs[i].name))) {
+            json_decref(names);
+            return NULL;
+        }
+    return names;
+}
+
+json_t *study_plan_comparisons(const study_plan *p)
+{
+    json_t *list = json_object_get(p->root, "compare"), *out = json_array(), *c;
+    if (!out)
+        return NULL;
+    if (list && !json_is_array(list)) {
+        refuse(p, "compare", "expects a list of {\"title\": text, \"runs\": patterns, \"against\": patterns}%s%s",
+               NULL, NULL);
+        json_decref(out);
+        return NULL;
+    }
+    size_t i;
+    json_array_foreach(list, i, c) {
+        char where[64];
+        snprintf(where, sizeof where, "compare[%zu]", i);
+        const char *title = json_string_value(json_object_get(c, "title")),
+                   *runs = json_string_value(json_object_get(c, "runs")),
+                   *against = json_string_value(json_object_get(c, "against"));
+        if (!json_is_object(c) || json_object_size(c) != 3 || !title || !runs || !against || !*runs || !*against) {
+            refuse(p, where, "expects {\"title\": text, \"runs\": patterns, \"against\": patterns} "
+                             "(comma-separated shell patterns on run names, as --only takes)%s%s", NULL, NULL);
+            json_decref(out);
+            return NULL;
+        }
+        json_t *a = selected_names(p, runs), *b = selected_names(p, against);
+        const char *empty = !a || !b ? NULL : json_array_size(a) == 0 ? runs : json_array_size(b) == 0 ? against : NULL;
+        int overlap = 0;
+        size_t ia, ib;
+        json_t *na, *nb;
+        json_array_foreach(a, ia, na) json_array_foreach(b, ib, nb) overlap |= json_equal(na, nb);
+        if (!a || !b || empty || overlap ||
+            json_array_append_new(out, json_pack("{s:s, s:O, s:O}", "title", title, "runs", a, "against", b))) {
+            if (empty)
+                refuse(p, where, "'%s' selects no run of the plan (see colorize study list)%s", empty, NULL);
+            else if (overlap)
+                refuse(p, where, "a run is on both sides ('%s' and '%s' overlap)", runs, against);
+            json_decref(a);
+            json_decref(b);
+            json_decref(out);
+            return NULL;
+        }
+        json_decref(a);
+        json_decref(b);
+    }
+    return out;
 }
 
 int study_plan_load(const char *path, study_plan *p)
