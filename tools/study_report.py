@@ -518,7 +518,7 @@ def compare_section(comparisons, runs, img_dir, doc_dir):
         ax.set_yticks(range(len(shown)))
         ax.set_yticklabels([t for t, _, _ in shown], fontsize=8)
         ax.set_ylim(len(shown) - 0.5, -0.5)
-        ax.set_xlabel("best validation chroma MSE (each run a point; the ticks are the means)")
+        ax.set_xlabel("best validation chroma MSE (points: runs; ticks: means)")
         ax.set_title("Comparisons")
         ax.grid(alpha=0.3, axis="x")
         ax.legend(fontsize=8)
