@@ -15,7 +15,9 @@
 # STUDY_THREADS (threads in all, split between the jobs), STUDY_TIME_LIMIT
 # (minutes: start no run expected to end later, for a machine that stops at a
 # known time), STUDY_ONLY (run names to run, as in --only). Two plans can run
-# at once with their own STUDY_DIR and STUDY_SRC; the new model's ablation:
+# at once with their own STUDY_DIR and STUDY_SRC, which default to the plan's
+# name (STUDY_PLAN=studies/updates.json scripts/study.sh start); the new
+# model's ablation predates that and names its folders:
 #   STUDY_PLAN=studies/new_model.json STUDY_DIR=/var/tmp/colorize-new-model \
 #   STUDY_SRC=/var/tmp/colorize-new-model-src STUDY_PUB=docs/new_model \
 #   STUDY_DOC=docs/NEW_MODEL_ABLATION.md scripts/study.sh start
@@ -23,11 +25,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 plan=${STUDY_PLAN:-studies/seed.json}
-dir=${STUDY_DIR:-/var/tmp/colorize-study}
-src=${STUDY_SRC:-/var/tmp/colorize-study-src}
+# Another plan's folders default to its name: studies/updates.json runs in
+# /var/tmp/colorize-updates and publishes into docs/updates and docs/UPDATES.md.
+name=$(basename "$plan" .json)
+[ "$name" = seed ] && stem=study || stem=$name
+dir=${STUDY_DIR:-/var/tmp/colorize-$stem}
+src=${STUDY_SRC:-/var/tmp/colorize-$stem-src}
 data=${COLORIZE_DATA:-$repo/data/cifar-10-batches-bin}
-pub=${STUDY_PUB:-docs/study}
-doc=${STUDY_DOC:-docs/STUDY.md}
+pub=${STUDY_PUB:-docs/$stem}
+doc=${STUDY_DOC:-docs/$( [ "$name" = seed ] && echo STUDY || tr '[:lower:]' '[:upper:]' <<<"$name").md}
 bin=$src/build/colorize
 
 seed_from_docs() {

@@ -157,7 +157,9 @@ fi
 vout=$tmp/study_val
 "$bin" study run "$plans/tiny_val.json" --out "$vout" --data "$tmp/tiny.bin" --jobs 2 --threads 2 >"$tmp/log4" 2>&1 &&
   [ "$(wc -l <"$vout/summary.jsonl")" -eq 5 ] && grep -q '"best_val_chroma_mse"' "$vout/summary.jsonl" &&
-  ! grep -q '"test_' "$vout/summary.jsonl" && ! compgen -G "$vout/runs/*/test_*.json" >/dev/null && ok ||
+  ! grep -q '"test_' "$vout/summary.jsonl" && ! compgen -G "$vout/runs/*/test_*.json" >/dev/null &&
+  "$bin" study status "$plans/tiny_val.json" --out "$vout" | grep -Eq '^done .* 0\.[0-9]{6} +-$' &&
+  ! "$bin" study status "$plans/tiny_val.json" --out "$vout" | grep -q ' 0\.000000$' && ok ||
   bad "validation-only plan: $(cat "$tmp/log4" "$vout/summary.jsonl" 2>&1)"
 if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
   "$bin" study report "$plans/tiny_val.json" --out "$vout" --doc "$tmp/docv/STUDY.md" >/dev/null 2>&1 &&

@@ -141,10 +141,13 @@ static int cmd_study_status(const study_plan *p, const char *out, const char *me
             double ts = json_number_value(json_object_get(line, "train_seconds"));
             if (!div && !imported && ts > 0)
                 rates[nrates++] = ts / study_run_cost(r);
-            printf("%-9s %-52s %3lld/%-3d %10.6f %10.6f\n", state, r->name,
+            json_t *test = json_object_get(line, "test_chroma_mse"); /* none in a validation-only plan */
+            char test_text[32] = "-";
+            if (json_is_number(test))
+                snprintf(test_text, sizeof test_text, "%.6f", json_number_value(test));
+            printf("%-9s %-52s %3lld/%-3d %10.6f %10s\n", state, r->name,
                    (long long)json_integer_value(json_object_get(line, "epochs_done")), epochs,
-                   json_number_value(json_object_get(line, "best_val_chroma_mse")),
-                   json_number_value(json_object_get(line, "test_chroma_mse")));
+                   json_number_value(json_object_get(line, "best_val_chroma_mse")), test_text);
             continue;
         }
         int lk = run_locked(dir);
