@@ -597,6 +597,8 @@ json_t *study_plan_comparisons(const study_plan *p)
                 refuse(p, where, "'%s' selects no run of the plan (see colorize study list)%s", empty, NULL);
             else if (overlap)
                 refuse(p, where, "a run is on both sides ('%s' and '%s' overlap)", runs, against);
+            else
+                refuse(p, where, "out of memory%s%s", NULL, NULL);
             json_decref(a);
             json_decref(b);
             json_decref(out);
