@@ -468,6 +468,12 @@ def welch(a, b):
     return t, df
 
 
+def group_text(vals, names):
+    """A comparison side's cells: how many of its runs finished, mean ± sd."""
+    m, sd = mean_sd(vals)
+    return f"{len(vals)} of {len(names)}", (fmt(m) + (f" ± {sd:.6f}" if sd else "")) if vals else "not run yet"
+
+
 def compare_section(comparisons, runs, img_dir, doc_dir):
     """The plan's declared comparisons: two groups of runs (seeds of two
     recipes, as a rule), on validation, with the seed spread of each side."""
@@ -488,13 +494,8 @@ def compare_section(comparisons, runs, img_dir, doc_dir):
     shown = []
     for c in comparisons:
         a, b = values(c["runs"], "best_val_chroma_mse"), values(c["against"], "best_val_chroma_mse")
-
-        def side(vals, names):
-            m, sd = mean_sd(vals)
-            text = fmt(m) + (f" ± {sd:.6f}" if sd else "")
-            return f"{len(vals)} of {len(names)}", text if vals else "not run yet"
-        na, ta = side(a, c["runs"])
-        nb, tb = side(b, c["against"])
+        na, ta = group_text(a, c["runs"])
+        nb, tb = group_text(b, c["against"])
         diff = "–"
         if a and b:
             d = statistics.mean(a) - statistics.mean(b)
@@ -502,8 +503,9 @@ def compare_section(comparisons, runs, img_dir, doc_dir):
         t, df = welch(a, b)
         cells = [c["title"], na, ta, nb, tb, diff, "–" if t is None else f"{t:+.1f} ({df:.1f})"]
         if with_val():
-            ta_, tb_ = values(c["runs"], METRIC["key"]), values(c["against"], METRIC["key"])
-            cells.append(delta_text(statistics.mean(ta_), statistics.mean(tb_), None) if ta_ and tb_ else "–")
+            test_a, test_b = values(c["runs"], METRIC["key"]), values(c["against"], METRIC["key"])
+            cells.append(delta_text(statistics.mean(test_a), statistics.mean(test_b), None)
+                         if test_a and test_b else "–")
         lines.append("| " + " | ".join(cells) + " |")
         if a and b:
             shown.append((c["title"], a, b))
