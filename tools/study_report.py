@@ -9,7 +9,8 @@ summary lines as one JSON file:
 A section per factor: a table (test chroma MSE, mean +- sd where seeds exist,
 best validation epoch, colourfulness against the truth's, train minutes) and
 two plots (test MSE against the factor's value per network; validation
-curves). Findings written by hand are read from findings.md beside the
+curves). A plan's `compare` entries get a table of group means, sds and
+Welch's t. Findings written by hand are read from findings.md beside the
 summary (the study folder) and placed after the tables they discuss.
 """
 import argparse
