@@ -403,6 +403,20 @@ def run_label(r):
     return f"{r['factor']} {show_value(r['value'])}"
 
 
+def labelled_rows_plot(fig, ax, labels, xlabel, title, img_dir, doc_dir, filename):
+    """Finish a plot of one labelled row per item (top to bottom), save it,
+    and return the Markdown lines that show it."""
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=8)
+    path = save_plot(fig, img_dir, filename)
+    return [f"![{filename}]({os.path.relpath(path, doc_dir)})", ""]
+
+
 def head_pairs(runs):
     """Regression runs with the classification run of the same recipe and
     seed: the configurations differ in the head alone."""
@@ -444,15 +458,9 @@ def heads_section(runs, img_dir, doc_dir):
             ax.plot([vc, vr], [y, y], color="tab:grey", lw=1)
         ax.plot([v for _, v, _ in shown], range(len(shown)), "o", label="classification")
         ax.plot([v for _, _, v in shown], range(len(shown)), "s", label="regression")
-        ax.set_yticks(range(len(shown)))
-        ax.set_yticklabels([t for t, _, _ in shown], fontsize=8)
-        ax.set_ylim(len(shown) - 0.5, -0.5)
-        ax.set_xlabel("best validation chroma MSE")
-        ax.set_title("Classification against regression, same recipe and seed")
-        ax.grid(alpha=0.3, axis="x")
-        ax.legend(fontsize=8)
-        path = save_plot(fig, img_dir, "heads_val_mse.png")
-        lines += [f"![heads_val_mse.png]({os.path.relpath(path, doc_dir)})", ""]
+        lines += labelled_rows_plot(fig, ax, [t for t, _, _ in shown], "best validation chroma MSE",
+                                    "Classification against regression, same recipe and seed", img_dir, doc_dir,
+                                    "heads_val_mse.png")
     return lines
 
 
@@ -518,15 +526,9 @@ def compare_section(comparisons, runs, img_dir, doc_dir):
             ax.plot(b, [y + 0.12] * len(b), "s", color="tab:orange", label="against" if y == 0 else None)
             ax.plot([statistics.mean(a)] * 2, [y - 0.3, y + 0.06], color="tab:blue", lw=1.5)
             ax.plot([statistics.mean(b)] * 2, [y - 0.06, y + 0.3], color="tab:orange", lw=1.5)
-        ax.set_yticks(range(len(shown)))
-        ax.set_yticklabels([t for t, _, _ in shown], fontsize=8)
-        ax.set_ylim(len(shown) - 0.5, -0.5)
-        ax.set_xlabel("best validation chroma MSE (points: runs; ticks: means)")
-        ax.set_title("Comparisons")
-        ax.grid(alpha=0.3, axis="x")
-        ax.legend(fontsize=8)
-        path = save_plot(fig, img_dir, "compare_val_mse.png")
-        lines += [f"![compare_val_mse.png]({os.path.relpath(path, doc_dir)})", ""]
+        lines += labelled_rows_plot(fig, ax, [t for t, _, _ in shown],
+                                    "best validation chroma MSE (points: runs; ticks: means)", "Comparisons",
+                                    img_dir, doc_dir, "compare_val_mse.png")
     return lines
 
 
