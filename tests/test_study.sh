@@ -161,6 +161,12 @@ vout=$tmp/study_val
   "$bin" study status "$plans/tiny_val.json" --out "$vout" | grep -Eq '^done .* 0\.[0-9]{6} +-$' &&
   ! "$bin" study status "$plans/tiny_val.json" --out "$vout" | grep -q ' 0\.000000$' && ok ||
   bad "validation-only plan: $(cat "$tmp/log4" "$vout/summary.jsonl" 2>&1)"
+# An import whose files are missing fails and is counted once: the run
+# beside it ends the runner with "0 to go", not -1.
+"$bin" study run "$plans/tiny_import.json" --out "$tmp/import" --data "$tmp/tiny.bin" --jobs 1 --threads 1 \
+  >"$tmp/log_import" 2>&1
+grep -q "cannot import" "$tmp/log_import" && grep -q "finished a-.*; 0 to go" "$tmp/log_import" &&
+  ! grep -q -- "-1 to go" "$tmp/log_import" && ok || bad "import failure miscounted: $(cat "$tmp/log_import")"
 if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
   "$bin" study report "$plans/tiny_val.json" --out "$vout" --doc "$tmp/docv/STUDY.md" >/dev/null 2>&1 &&
     grep -q "best validation chroma MSE" "$tmp/docv/STUDY.md" &&

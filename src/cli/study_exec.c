@@ -451,6 +451,7 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
         }
         todo[ntodo++] = i;
     }
+    const int import_failed = failed; /* not in todo: not "to go" either */
     int already = in_shard - ntodo - failed, nstarted = 0;
     for (int t = 0; t < ntodo; t++) /* stable: plan order within each group */
         if (has_state(o, &p->runs[todo[t]])) {
@@ -536,7 +537,7 @@ int study_exec(const study_plan *p, const study_exec_opts *o)
                 finished++;
                 done_secs += cz_now() - t_start[s];
                 done_cost += study_run_cost(r) * (1 - frac0[s]);
-                int left = ntodo - finished - failed;
+                int left = ntodo - finished - (failed - import_failed);
                 if (done_secs > 0 && done_cost > 0)
                     fmt_duration(runner_eta(p, o, todo, next, ntodo, pids, slot_run, t_start, frac0,
                                             done_secs / done_cost),
