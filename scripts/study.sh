@@ -33,7 +33,7 @@ dir=${STUDY_DIR:-/var/tmp/colorize-$stem}
 src=${STUDY_SRC:-/var/tmp/colorize-$stem-src}
 data=${COLORIZE_DATA:-$repo/data/cifar-10-batches-bin}
 pub=${STUDY_PUB:-docs/$stem}
-doc=${STUDY_DOC:-docs/$( [ "$name" = seed ] && echo STUDY || tr '[:lower:]' '[:upper:]' <<<"$name").md}
+doc=${STUDY_DOC:-docs/$(tr '[:lower:]' '[:upper:]' <<<"$stem").md}
 bin=$src/build/colorize
 
 seed_from_docs() {

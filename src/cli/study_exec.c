@@ -365,7 +365,6 @@ static double expected_seconds(const study_plan *p, json_t *done, const study_ru
     return cost[k] > 0 ? 1.1 * secs[k] / cost[k] * study_run_cost(r) + 60 : 0;
 }
 
-/* The share of run r's epochs already in its log (a resumed run). */
 /* Whether a run stopped part way (its state was saved): those go first, so
  * a restart finishes what it started before it opens new runs. */
 static int has_state(const study_exec_opts *o, const study_run *r)
@@ -375,6 +374,7 @@ static int has_state(const study_exec_opts *o, const study_run *r)
     return cz_file_exists(path);
 }
 
+/* The share of run r's epochs already in its log (a resumed run). */
 static double trained_fraction(const study_exec_opts *o, const study_run *r)
 {
     char log[4500];
